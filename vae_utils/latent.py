@@ -1,0 +1,68 @@
+"""Small operations on the latent space that the plots, metrics and explorer share."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import _checks
+from .models import VAE, device_of
+
+
+def _vae(model) -> VAE:
+    if not isinstance(model, VAE):
+        raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
+    return model
+
+
+@torch.no_grad()
+def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    r"""The encoder means :math:`\mu(x)` of ``images``, as a CPU tensor ``[N, latent_dim]``."""
+    _vae(model).eval()
+    _checks.images(images, "images")
+    dev = device_of(model)
+    return torch.cat([model.encode(x.to(dev))[0].cpu() for x in images.split(batch_size)])
+
+
+@torch.no_grad()
+def decode_latents(model: VAE, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Decoded images ``[N, 1, 28, 28]`` (a CPU tensor) for latent codes ``z``."""
+    _vae(model).eval()
+    _checks.latents(z, "z", model.latent_dim)
+    dev = device_of(model)
+    return torch.cat([model.decode(b.to(dev)).cpu() for b in z.float().split(batch_size)])
+
+
+def latent_box(means: torch.Tensor, percentiles: tuple[float, float] = (1.0, 99.0)) -> list[tuple[float, float]]:
+    """Per latent dimension, the ``(low, high)`` percentiles of the encoded means: the data's box."""
+    _checks.float_tensor(means, "means", ndim=2)
+    low, high = percentiles
+    if not 0 <= low < high <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
+    q = np.percentile(means.numpy(), [low, high], axis=0)
+    return [(float(a), float(b)) for a, b in q.T]
+
+
+def latent_grid(x_range, y_range, n: int) -> torch.Tensor:
+    """An ``n x n`` grid of 2-D codes, row-major, rows from top (high :math:`z_2`) to bottom.
+
+    Row ``i``, column ``j`` is ``z = (x_j, y_{n-1-i})``, the layout of an image whose
+    vertical axis points up.
+    """
+    x0, x1 = _checks.value_range(x_range, "x_range")
+    y0, y1 = _checks.value_range(y_range, "y_range")
+    n = _checks.positive_int(n, "n", minimum=2)
+    xs = torch.linspace(x0, x1, n)
+    ys = torch.linspace(y1, y0, n)
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+
+
+def tile_images(images: torch.Tensor, ncol: int) -> np.ndarray:
+    """Arrange ``[N, 1, 28, 28]`` images row by row into one 2-D array (missing tiles are 0)."""
+    ncol = _checks.positive_int(ncol, "ncol")
+    n = images.shape[0]
+    nrow = -(-n // ncol)
+    canvas = np.zeros((nrow * 28, ncol * 28), dtype=np.float32)
+    for k, img in enumerate(images[:, 0].numpy()):
+        r, c = divmod(k, ncol)
+        canvas[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = img
+    return canvas

@@ -1,0 +1,74 @@
+"""The book's recurring figures. Each returns the matplotlib ``Axes`` it drew on."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from . import _checks
+from .latent import decode_latents, encode_means, latent_grid, tile_images
+
+DIGIT_CMAP = "tab10"
+
+
+def _axes(ax):
+    return plt.subplots(figsize=(5, 4.5))[1] if ax is None else ax
+
+
+def _two_d(model, name="model"):
+    if getattr(model, "latent_dim", None) != 2:
+        raise ValueError(f"{name} must have latent_dim=2 for a 2-D picture, got {getattr(model, 'latent_dim', None)!r}")
+
+
+def digit_colorbar(mappable, ax):
+    bar = plt.colorbar(mappable, ax=ax, ticks=range(10))
+    bar.set_label("digit")
+    return bar
+
+
+def latent_scatter(model, images: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None, s: float = 3):
+    """Scatter the encoder means of ``images`` in the 2-D latent plane, coloured by digit."""
+    _two_d(model)
+    _checks.images(images, "images")
+    _checks.labels(labels, "labels", images.shape[0])
+    ax = _axes(ax)
+    mu = encode_means(model, images)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap=DIGIT_CMAP, vmin=-0.5, vmax=9.5, s=s, alpha=0.8)
+    digit_colorbar(points, ax)
+    ax.set(title=title or f"Latent means of {len(labels):,} images", xlabel="$z_1$", ylabel="$z_2$")
+    return ax
+
+
+def decode_grid(model, x_range, y_range, n: int = 20, ax=None, title: str | None = None):
+    """Decode an ``n x n`` grid over ``x_range`` x ``y_range`` and show it on latent axes."""
+    _two_d(model)
+    z = latent_grid(x_range, y_range, n)
+    (x0, x1), (y0, y1) = x_range, y_range
+    ax = _axes(ax)
+    ax.imshow(tile_images(decode_latents(model, z), n), cmap="gray", vmin=0, vmax=1,
+              extent=(x0, x1, y0, y1), aspect="auto")
+    ax.set(title=title or f"Decoded {n}x{n} grid", xlabel="$z_1$", ylabel="$z_2$")
+    return ax
+
+
+def show_images(images: torch.Tensor, ncol: int = 10, ax=None, title: str = "Images"):
+    """Show a batch of images as one tiled picture."""
+    _checks.images(images, "images")
+    ax = _axes(ax)
+    ax.imshow(tile_images(images.cpu(), ncol), cmap="gray", vmin=0, vmax=1)
+    ax.set(title=title, xticks=[], yticks=[])
+    return ax
+
+
+def plot_history(history: dict, ax=None, title: str = "Training curves"):
+    """Reconstruction, KL and total loss per epoch."""
+    missing = {"loss", "recon", "kl"} - set(history)
+    if missing:
+        raise ValueError(f"history must have the keys loss, recon and kl; missing {sorted(missing)}")
+    ax = _axes(ax)
+    epochs = range(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["recon"], label="reconstruction")
+    ax.plot(epochs, history["kl"], label="KL")
+    ax.plot(epochs, history["loss"], label="total", linestyle="--")
+    ax.set(title=title, xlabel="epoch", ylabel="loss per image (nats)")
+    ax.legend()
+    return ax
