@@ -59,7 +59,8 @@ _vendor/.installed: package.json package-lock.json
 	cp -r node_modules/mathjax/es5 _vendor/mathjax
 	cp node_modules/requirejs/require.js _vendor/require.js
 	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js _vendor/embed-amd.js
-	cd node_modules/@jupyter-widgets/html-manager/dist && cp *.woff *.woff2 *.ttf *.eot *.svg $(CURDIR)/_vendor/
+	mkdir -p _vendor/@jupyter-widgets/html-manager/dist
+	cd node_modules/@jupyter-widgets/html-manager/dist && cp *.woff *.woff2 *.ttf *.eot *.svg $(CURDIR)/_vendor/@jupyter-widgets/html-manager/dist/
 	touch $@
 
 clean:

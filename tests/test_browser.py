@@ -1,0 +1,178 @@
+"""Real-browser tests of the built book: headless Chromium (Debian's) driven by playwright.
+
+The book is built in quick mode into _build/quick, served on 127.0.0.1, and every page is
+visited with every request to another host refused: what passes here reads offline.
+"""
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "quick" / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _require_browser():
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("Debian's chromium (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright pip package (pip install -r requirements-dev.txt)")
+    if missing:
+        message = "browser tests need " + " and ".join(missing) + "; never run `playwright install`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # in CI a missing browser is a failure, not a skip
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def site():
+    _require_browser()
+    if not (ROOT / "_vendor" / "mathjax" / "tex-mml-chtml.js").exists():
+        pytest.fail("the offline assets are missing: run `make vendor` (make test does)")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    env = {**os.environ, "VAE_BOOK_QUICK": "1"}
+    build = subprocess.run([str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going",
+                            "--path-output", str(ROOT / "_build" / "quick")],
+                           env=env, capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"])
+        yield chromium
+        chromium.close()
+
+
+def pages():
+    skip = {"genindex.html", "search.html", "py-modindex.html"}
+    return sorted(str(p.relative_to(HTML)) for p in HTML.rglob("*.html")
+                  if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip)
+
+
+@pytest.fixture
+def visit(browser, site):
+    opened = []
+
+    def _visit(path):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        opened.append(page)
+        problems, foreign = [], []
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+        def route(r):
+            if urlparse(r.request.url).hostname in ("127.0.0.1", None):
+                return r.continue_()
+            foreign.append(r.request.url)
+            return r.abort()
+
+        page.route("**/*", route)
+        response = page.goto(f"{site}/{path}", wait_until="networkidle")
+        return page, response, problems, foreign
+
+    yield _visit
+    for page in opened:
+        page.close()
+
+
+def test_every_chapter_was_built(site):
+    built = pages()
+    for stem in NOTEBOOKS:
+        assert f"notebooks/{stem}.html" in built
+    for prose in ("intro", "conclusion", "api", "bibliography"):
+        assert f"book/{prose}.html" in built
+
+
+def test_every_page_renders_offline(site, visit):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path in pages():
+        page, response, problems, foreign = visit(path)
+        assert response.status == 200, path
+        assert foreign == [], f"{path} asked other hosts for {foreign}"
+        assert problems == [], f"{path}: {problems}"
+        if page.locator(".math").count():
+            page.wait_for_function("document.querySelectorAll('.math').length === "
+                                   "document.querySelectorAll('.math mjx-container, mjx-container.MathJax').length "
+                                   "|| document.querySelectorAll('mjx-container').length >= document.querySelectorAll('.math').length")
+            assert page.locator("mjx-container").count() > 0, f"{path}: math not rendered by MathJax"
+        text = page.evaluate("""() => { const b = document.querySelector('article') || document.body;
+            const c = b.cloneNode(true); c.querySelectorAll('pre, code, script').forEach(e => e.remove());
+            return c.innerText; }""")
+        assert "$$" not in text and "\\[" not in text, f"{path}: raw TeX left on the page"
+        broken = page.evaluate("""() => Array.from(document.images)
+            .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))""")
+        assert broken == [], f"{path}: images not loaded: {broken}"
+        page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebook_pages_have_launch_buttons(visit, stem):
+    page, _, _, _ = visit(f"notebooks/{stem}.html")
+    owner_repo = REPO_URL.removeprefix("https://github.com/")
+    hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    colab = f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{stem}.ipynb"
+    assert colab in hrefs
+    assert any(h.startswith(f"https://mybinder.org/v2/gh/{owner_repo}/main?") and f"notebooks/{stem}.ipynb" in h
+               for h in hrefs), [h for h in hrefs if "binder" in h]
+    assert f"https://kaggle.com/kernels/welcome?src={REPO_URL}/blob/main/notebooks/{stem}.ipynb" in hrefs
+
+
+def test_explorer_page_stays_within_its_size_budget(site):
+    page = HTML / "notebooks" / "04_latent_explorer.html"
+    assert page.stat().st_size <= 1_500_000, f"{page.stat().st_size:,} bytes"
+
+
+def test_static_explorer_slider_changes_the_image(visit):
+    page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
+    explorer = page.locator(".latent-explorer").first
+    canvas = explorer.locator("canvas.lx-digit")
+    page.wait_for_function("el => el.toDataURL().length > 1000", arg=canvas.element_handle())
+    before = canvas.evaluate("c => c.toDataURL()")
+    marker_before = explorer.locator(".lx-marker").evaluate("m => m.style.left")
+    explorer.locator("input.lx-z1").fill("3")
+    after = canvas.evaluate("c => c.toDataURL()")
+    assert after != before, "moving z1 did not change the decoded digit"
+    assert explorer.locator(".lx-marker").evaluate("m => m.style.left") != marker_before
+    explorer.locator("button[data-model='1']").click()
+    assert canvas.evaluate("c => c.toDataURL()") != after, "switching models did not change the digit"
+    assert problems == []
+
+
+def test_saved_live_widgets_render_without_a_kernel(visit):
+    page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
+    page.wait_for_selector(".widget-slider, .jupyter-widgets .widget-hslider", timeout=15_000)
+    assert page.locator("img.jupyter-widgets, .widget-image").count() >= 2
+    assert problems == []

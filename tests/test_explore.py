@@ -1,0 +1,135 @@
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vae_utils import set_seed
+from vae_utils.explore import (MAX_STATIC_BYTES, _enlarge, decode_uint8, latent_explorer, path_explorer,
+                               static_explorer)
+from vae_utils.latent import latent_grid
+from vae_utils.models import VAE
+
+
+def png_array(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+@pytest.fixture(scope="module")
+def models():
+    set_seed(0)
+    a = VAE(hidden=(64, 32)).eval()
+    set_seed(1)
+    b = VAE(hidden=(64, 32)).eval()
+    return {"with KL": a, "without KL": b}
+
+
+@pytest.fixture(scope="module")
+def boxes():
+    return {"with KL": ((-2.0, 2.0), (-1.5, 2.5)), "without KL": ((0.0, 20.0), (-7.5, 7.5))}
+
+
+def test_live_sliders_show_the_decoder_output_at_z(models, boxes, small_batch):
+    x, y = small_batch
+    ui = latent_explorer(models, x, y, ranges=boxes)
+    before = ui.scatter.value
+    ui.z1.value, ui.z2.value = 1.25, -0.5
+    expected = _enlarge(decode_uint8(models["with KL"], torch.tensor([[1.25, -0.5]]))[0])
+    np.testing.assert_array_equal(png_array(ui.digit.value), expected)
+    assert ui.scatter.value != before  # the marker moved
+
+
+def test_toggle_switches_ranges_and_decoder(models, boxes):
+    ui = latent_explorer(models, ranges=boxes)
+    assert (ui.z1.min, ui.z1.max, ui.z2.min, ui.z2.max) == (-2.0, 2.0, -1.5, 2.5)
+    ui.model_toggle.value = "without KL"
+    assert (ui.z1.min, ui.z1.max, ui.z2.min, ui.z2.max) == (0.0, 20.0, -7.5, 7.5)
+    assert (ui.z1.value, ui.z2.value) == (10.0, 0.0)
+    ui.z1.value = 17.0
+    expected = _enlarge(decode_uint8(models["without KL"], torch.tensor([[17.0, 0.0]]))[0])
+    np.testing.assert_array_equal(png_array(ui.digit.value), expected)
+
+
+def test_data_box_follows_the_encoded_images(models, small_batch):
+    x, y = small_batch
+    ui = latent_explorer(models, x, y)
+    from vae_utils.latent import encode_means, latent_box
+
+    (x0, x1), _ = latent_box(encode_means(models["with KL"], x))
+    assert (ui.z1.min, ui.z1.max) == pytest.approx((x0, x1))
+
+
+def test_path_explorer_walks_between_the_two_means(models, small_batch):
+    x, _ = small_batch
+    ui = path_explorer(models, x, start=3, end=7)
+    ui.t.value = 0.25
+    from vae_utils.latent import encode_means
+
+    for name, model in models.items():
+        mu = encode_means(model, x[[3, 7]])
+        z = mu[:1] + 0.25 * (mu[1:] - mu[:1])
+        np.testing.assert_array_equal(png_array(ui.decoded[name].value), _enlarge(decode_uint8(model, z)[0]))
+
+
+def parse_static(html: str) -> dict:
+    return json.loads(re.search(r"const data = (\{.*?\});\n", html, re.S).group(1))
+
+
+def test_static_html_is_self_contained_small_and_exact(models, boxes, small_batch):
+    x, y = small_batch
+    html = static_explorer(models, grid=9, images=x, labels=y, ranges=boxes).data
+    assert len(html.encode()) <= MAX_STATIC_BYTES
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # no other hosts
+    assert "<script src" not in html and "http" not in html
+    data = parse_static(html)
+    assert data["grid"] == 9 and list(data["models"]) == list(models)
+    for name, model in models.items():
+        entry = data["models"][name]
+        sprite = png_array(base64.b64decode(entry["sprite"].split(",", 1)[1]))
+        assert sprite.shape == (9 * 28, 9 * 28)
+        z = latent_grid(*boxes[name], 9)
+        decodes = decode_uint8(model, z)
+        # Slider position (i, j) shows the tile at column i, row 8 - j (see the page's script).
+        for i, j in [(0, 0), (8, 8), (2, 6), (4, 4)]:
+            tile = sprite[(8 - j) * 28:(9 - j) * 28, i * 28:(i + 1) * 28]
+            x0, x1 = boxes[name][0]
+            y0, y1 = boxes[name][1]
+            expected = decode_uint8(model, torch.tensor([[x0 + (x1 - x0) * i / 8, y0 + (y1 - y0) * j / 8]]))[0]
+            np.testing.assert_array_equal(tile, expected)
+            np.testing.assert_array_equal(tile, decodes[(8 - j) * 9 + i])
+
+
+def test_static_html_within_budget_at_the_default_grid(models, small_batch):
+    x, y = small_batch
+    assert len(static_explorer(models, images=x, labels=y).data.encode()) <= MAX_STATIC_BYTES
+
+
+def test_static_html_is_deterministic(models, boxes):
+    assert static_explorer(models, grid=5, ranges=boxes).data == static_explorer(models, grid=5, ranges=boxes).data
+
+
+def test_static_html_over_budget_is_refused(models):
+    set_seed(3)
+    noisy = {"noise": VAE(hidden=(64, 32)).eval()}
+    with torch.no_grad():
+        noisy["noise"].decoder[-3].bias.copy_(torch.randn(784) * 4)  # speckled decodes compress badly
+    with pytest.raises(ValueError, match="^grid"):
+        static_explorer(noisy, grid=120)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda m: latent_explorer({}), "^models must"),
+    (lambda m: latent_explorer({"a": VAE(latent_dim=3).eval()}), r"latent_dim=2"),
+    (lambda m: latent_explorer({"a": VAE()}), "training mode"),
+    (lambda m: latent_explorer(m, ranges={"with KL": ((0, float("inf")), (0, 1))}), r"^ranges\['with KL'\]\[0\]"),
+    (lambda m: latent_explorer(m, labels=torch.zeros(3, dtype=torch.int64)), "^labels need images"),
+    (lambda m: static_explorer(m, grid=1), "^grid"),
+    (lambda m: path_explorer(m, torch.zeros(4, 1, 28, 28), start=4), "^start"),
+])
+def test_bad_input_is_refused_clearly(models, make, message):
+    with pytest.raises(ValueError, match=message):
+        make(models)

@@ -1,0 +1,337 @@
+"""Sliders over a 2-D latent space: live ipywidgets for a kernel, precomputed HTML for the static book.
+
+Both views decode through :func:`decode_uint8` and draw the latent scatter with the same
+private renderer, so the pictures in the live and the static explorer are the same maths.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import _checks
+from .latent import decode_latents, encode_means, latent_box, latent_grid, straight_path, tile_images
+from .models import VAE
+from .plotting import DIGIT_CMAP
+
+PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
+MAX_STATIC_BYTES = 1_500_000  # per explorer: a page must stay light
+
+
+def decode_uint8(model: VAE, z: torch.Tensor) -> np.ndarray:
+    """Decoded images for codes ``z`` as ``uint8`` arrays ``[N, 28, 28]`` (0 = black, 255 = white)."""
+    return (decode_latents(model, z)[:, 0].numpy() * 255).round().astype(np.uint8)
+
+
+def png_bytes(array: np.ndarray, smallest: bool = False) -> bytes:
+    """Encode a ``uint8`` grey ``[H, W]`` or RGB(A) ``[H, W, C]`` array as PNG.
+
+    Fast by default (live sliders); ``smallest=True`` compresses hardest (precomputed pages).
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="png", compress_level=9 if smallest else 1, optimize=smallest)
+    return buffer.getvalue()
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def _check_models(models) -> dict[str, VAE]:
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict of name -> VAE")
+    for name, model in models.items():
+        if not isinstance(model, VAE):
+            raise ValueError(f"models[{name!r}] must be a vae_utils.models.VAE, got {type(model).__name__}")
+        if model.latent_dim != 2:
+            raise ValueError(f"models[{name!r}] must have latent_dim=2 for the latent plane, got {model.latent_dim}")
+        if model.training:
+            raise ValueError(f"models[{name!r}] is in training mode; call model.eval() first")
+    return models
+
+
+def model_boxes(models: dict[str, VAE], images: torch.Tensor | None = None, ranges: dict | None = None) -> dict:
+    """Slider ranges per model: ``ranges[name]`` if given, else the model's data box, else the prior's."""
+    boxes = {}
+    for name, model in models.items():
+        if ranges and name in ranges:
+            (x, y) = ranges[name]
+            boxes[name] = (_checks.value_range(x, f"ranges[{name!r}][0]"), _checks.value_range(y, f"ranges[{name!r}][1]"))
+        elif images is not None:
+            boxes[name] = tuple(latent_box(encode_means(model, images)))
+        else:
+            boxes[name] = PRIOR_BOX
+    return boxes
+
+
+@dataclass
+class _Scatter:
+    rgb: np.ndarray  # [H, W, 3] uint8
+    left: float  # pixel column of x_range[0]
+    right: float
+    top: float  # pixel row of y_range[1]
+    bottom: float
+
+    def to_pixel(self, z1: float, z2: float, box) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = box
+        return (self.left + (z1 - x0) / (x1 - x0) * (self.right - self.left),
+                self.bottom - (z2 - y0) / (y1 - y0) * (self.bottom - self.top))
+
+
+def _scatter_background(model, images, labels, box, size_px: int = 260) -> _Scatter:
+    """The test-set means over ``box``, rendered once, with its data-to-pixel mapping."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)  # draws off-screen, whatever the notebook's backend
+    ax = fig.add_axes((0.17, 0.15, 0.78, 0.78))
+    if images is not None:
+        mu = encode_means(model, images)
+        colours = labels if labels is not None else np.zeros(len(mu))
+        ax.scatter(mu[:, 0], mu[:, 1], c=colours, cmap=DIGIT_CMAP, vmin=-0.5, vmax=9.5, s=2, alpha=0.7)
+    (x0, x1), (y0, y1) = box
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$z_1$", ylabel="$z_2$")
+    ax.tick_params(labelsize=7)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    (left, bottom_mpl), (right, top_mpl) = ax.transData.transform([(x0, y0), (x1, y1)])
+    height = rgb.shape[0]
+    return _Scatter(rgb, float(left), float(right), float(height - top_mpl), float(height - bottom_mpl))
+
+
+# --- live ---------------------------------------------------------------------------------
+
+
+def _enlarge(img: np.ndarray, factor: int = 6) -> np.ndarray:
+    return img.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def latent_explorer(models: dict[str, VAE], images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                    ranges: dict | None = None):
+    """Live sliders over :math:`(z_1, z_2)`: the decoded digit and a marker on the latent scatter.
+
+    Returns an ``ipywidgets.VBox`` with attributes ``model_toggle``, ``z1``, ``z2``, ``digit`` and
+    ``scatter`` (the widgets) and ``boxes`` (each model's slider ranges). Moving a slider swaps the
+    two images' bytes in place; no figure is redrawn.
+    """
+    import ipywidgets as widgets
+
+    models = _check_models(models)
+    if images is not None:
+        _checks.images(images, "images")
+    if labels is not None:
+        if images is None:
+            raise ValueError("labels need images: pass the images they label")
+        _checks.labels(labels, "labels", images.shape[0])
+    boxes = model_boxes(models, images, ranges)
+    backgrounds = {name: _scatter_background(m, images, labels, boxes[name]) for name, m in models.items()}
+
+    first = next(iter(models))
+    toggle = widgets.ToggleButtons(options=list(models), value=first, description="model")
+    sliders = [widgets.FloatSlider(description=f"z{k + 1}", continuous_update=True, readout_format=".2f",
+                                   layout=widgets.Layout(width="420px")) for k in range(2)]
+    digit = widgets.Image(format="png", layout=widgets.Layout(width="168px", height="168px"))
+    scatter = widgets.Image(format="png")
+
+    def set_ranges(name):
+        for slider, (low, high) in zip(sliders, boxes[name]):
+            slider.min, slider.max = min(slider.min, low), max(slider.max, high)
+            slider.value = (low + high) / 2
+            slider.min, slider.max = low, high
+            slider.step = (high - low) / 200
+
+    def update(_=None):
+        name = toggle.value
+        z1, z2 = (s.value for s in sliders)
+        digit.value = png_bytes(_enlarge(decode_uint8(models[name], torch.tensor([[z1, z2]]))[0]))
+        background = backgrounds[name]
+        rgb = background.rgb.copy()
+        col, row = (int(round(v)) for v in background.to_pixel(z1, z2, boxes[name]))
+        rgb[max(row - 6, 0):row + 7, max(col - 1, 0):col + 2] = (220, 0, 0)  # a red cross at z
+        rgb[max(row - 1, 0):row + 2, max(col - 6, 0):col + 7] = (220, 0, 0)
+        scatter.value = png_bytes(rgb)
+
+    def switch(_=None):
+        for s in sliders:
+            s.unobserve(update, "value")
+        set_ranges(toggle.value)
+        for s in sliders:
+            s.observe(update, "value")
+        update()
+
+    toggle.observe(switch, "value")
+    switch()
+    box = widgets.VBox([toggle, *sliders, widgets.HBox([digit, scatter])])
+    box.model_toggle, box.z1, box.z2, box.digit, box.scatter, box.boxes = toggle, *sliders, digit, scatter, boxes
+    return box
+
+
+def path_explorer(models: dict[str, VAE], images: torch.Tensor, start: int = 0, end: int = 1):
+    """A slider :math:`t \\in [0, 1]` along the straight line between the latent means of two
+    images, decoded by every model side by side. ``start`` and ``end`` pick the images.
+
+    Returns an ``ipywidgets.VBox`` with attributes ``start``, ``end``, ``t`` and ``decoded``
+    (name -> Image widget).
+    """
+    import ipywidgets as widgets
+
+    models = _check_models(models)
+    _checks.images(images, "images")
+    n = images.shape[0]
+    for value, name in ((start, "start"), (end, "end")):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
+            raise ValueError(f"{name} must be an image index in [0, {n - 1}], got {value!r}")
+    pickers = [widgets.BoundedIntText(value=v, min=0, max=n - 1, description=d, layout=widgets.Layout(width="200px"))
+               for v, d in ((start, "start image"), (end, "end image"))]
+    ends = [widgets.Image(format="png", layout=widgets.Layout(width="84px", height="84px")) for _ in range(2)]
+    t = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="t", continuous_update=True,
+                            layout=widgets.Layout(width="420px"))
+    decoded = {name: widgets.Image(format="png", layout=widgets.Layout(width="168px", height="168px")) for name in models}
+    means = {}
+
+    def pick(_=None):
+        idx = [p.value for p in pickers]
+        for widget, i in zip(ends, idx):
+            widget.value = png_bytes(_enlarge((images[i, 0].numpy() * 255).round().astype(np.uint8), 3))
+        for name, model in models.items():
+            means[name] = encode_means(model, images[idx])
+        walk()
+
+    def walk(_=None):
+        for name, model in models.items():
+            a, b = means[name][:1], means[name][1:]
+            z = a + t.value * (b - a)
+            decoded[name].value = png_bytes(_enlarge(decode_uint8(model, z)[0]))
+
+    for p in pickers:
+        p.observe(pick, "value")
+    t.observe(walk, "value")
+    pick()
+    panels = [widgets.VBox([widgets.Label(name), image]) for name, image in decoded.items()]
+    box = widgets.VBox([widgets.HBox([pickers[0], ends[0], pickers[1], ends[1]]), t, widgets.HBox(panels)])
+    box.start, box.end, box.t, box.decoded = pickers[0], pickers[1], t, decoded
+    return box
+
+
+# --- static -------------------------------------------------------------------------------
+
+
+def grid_sprite(model: VAE, box, grid: int) -> np.ndarray:
+    """Decodes of a ``grid x grid`` lattice over ``box`` tiled into one ``uint8`` picture.
+
+    The tile in row ``r``, column ``c`` is the decode at ``z = (x_c, y_{grid-1-r})``
+    (see :func:`~vae_utils.latent.latent_grid`).
+    """
+    z = latent_grid(box[0], box[1], grid)
+    tiles = torch.from_numpy(decode_uint8(model, z)).unsqueeze(1)
+    return tile_images(tiles, grid).astype(np.uint8)
+
+
+def _data_uri(array: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(array, smallest=True)).decode("ascii")
+
+
+def static_explorer(models: dict[str, VAE], grid: int = 33, images: torch.Tensor | None = None,
+                    labels: torch.Tensor | None = None, ranges: dict | None = None):
+    """Kernel-free sliders: precomputed decodes on a ``grid x grid`` lattice per model.
+
+    Emits self-contained HTML and JavaScript (no external script, no kernel): two range inputs,
+    a model toggle, the decoded digit (drawn from one PNG sprite per model) and a marker on a
+    small latent scatter. Returns ``IPython.display.HTML``.
+    """
+    from IPython.display import HTML
+
+    models = _check_models(models)
+    grid = _checks.positive_int(grid, "grid", minimum=2)
+    if images is not None:
+        _checks.images(images, "images")
+    if labels is not None:
+        if images is None:
+            raise ValueError("labels need images: pass the images they label")
+        _checks.labels(labels, "labels", images.shape[0])
+    boxes = model_boxes(models, images, ranges)
+    payload = {}
+    for name, model in models.items():
+        scatter = _scatter_background(model, images, labels, boxes[name])
+        payload[name] = {
+            "sprite": _data_uri(grid_sprite(model, boxes[name], grid)),
+            "scatter": _data_uri(scatter.rgb),
+            "box": boxes[name],
+            "px": [scatter.left, scatter.right, scatter.top, scatter.bottom],
+        }
+    data = json.dumps({"grid": grid, "models": payload})
+    uid = "lx" + hashlib.sha1(data.encode()).hexdigest()[:10]
+    html = _STATIC_TEMPLATE.replace("UID", uid).replace("GRID_MAX", str(grid - 1)).replace("DATA_JSON", data)
+    buttons = "".join(f'<button type="button" data-model="{i}">{name}</button>' for i, name in enumerate(models))
+    html = html.replace("BUTTONS", buttons)
+    if len(html.encode()) > MAX_STATIC_BYTES:
+        raise ValueError(f"grid={grid} makes the explorer {len(html.encode()):,} bytes, over the "
+                         f"{MAX_STATIC_BYTES:,}-byte budget; use a smaller grid")
+    return HTML(html)
+
+
+_STATIC_TEMPLATE = """
+<div id="UID" class="latent-explorer" style="font-family: sans-serif; font-size: 14px;">
+  <div class="lx-models" style="margin-bottom: 6px;">model: BUTTONS</div>
+  <label>z1 <input class="lx-z1" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"></label>
+  <span class="lx-z1-value"></span><br>
+  <label>z2 <input class="lx-z2" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"></label>
+  <span class="lx-z2-value"></span>
+  <div style="display: flex; align-items: center; gap: 16px; margin-top: 8px;">
+    <canvas class="lx-digit" width="168" height="168" style="border: 1px solid #888; image-rendering: pixelated;"
+            aria-label="decoded digit"></canvas>
+    <div style="position: relative;">
+      <img class="lx-scatter" alt="latent means of the test digits" style="display: block;">
+      <div class="lx-marker" style="position: absolute; width: 10px; height: 10px; margin: -6px 0 0 -6px;
+           border: 2px solid #d00; border-radius: 50%; pointer-events: none;"></div>
+    </div>
+  </div>
+</div>
+<script>
+(function () {
+  const root = document.getElementById("UID");
+  const data = DATA_JSON;
+  const names = Object.keys(data.models);
+  const n = data.grid;
+  const sprites = names.map(name => { const im = new Image(); im.src = data.models[name].sprite; return im; });
+  const z1 = root.querySelector(".lx-z1"), z2 = root.querySelector(".lx-z2");
+  const canvas = root.querySelector(".lx-digit"), ctx = canvas.getContext("2d");
+  const scatter = root.querySelector(".lx-scatter"), marker = root.querySelector(".lx-marker");
+  const buttons = root.querySelectorAll("button[data-model]");
+  let current = 0;
+  z1.value = z2.value = String((n - 1) / 2);
+  function coordinate(box, k) { return box[0] + (box[1] - box[0]) * k / (n - 1); }
+  function draw() {
+    const m = data.models[names[current]], i = Number(z1.value), j = Number(z2.value);
+    const x = coordinate(m.box[0], i), y = coordinate(m.box[1], j);
+    root.querySelector(".lx-z1-value").textContent = x.toFixed(2);
+    root.querySelector(".lx-z2-value").textContent = y.toFixed(2);
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    // Row 0 of the sprite is the top of the box (highest z2); column i is the i-th z1.
+    ctx.drawImage(sprites[current], i * 28, (n - 1 - j) * 28, 28, 28, 0, 0, canvas.width, canvas.height);
+    const px = m.px;
+    marker.style.left = (px[0] + (px[1] - px[0]) * i / (n - 1)) + "px";
+    marker.style.top = (px[3] - (px[3] - px[2]) * j / (n - 1)) + "px";
+    buttons.forEach((b, k) => { b.style.fontWeight = k === current ? "bold" : "normal"; });
+  }
+  function select(k) {
+    current = k;
+    scatter.src = data.models[names[k]].scatter;
+    if (sprites[k].complete) draw(); else sprites[k].onload = draw;
+  }
+  buttons.forEach((b, k) => b.addEventListener("click", () => select(k)));
+  z1.addEventListener("input", draw);
+  z2.addEventListener("input", draw);
+  select(0);
+})();
+</script>
+"""
