@@ -7,16 +7,17 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 JB     := $(BIN)/jupyter-book
 QUICK  := VAE_BOOK_QUICK=1
+BOOK_OUT ?= .
 # Strict nbval (every output compared) for the deterministic chapters; lax nbval
 # (only cells marked NBVAL_CHECK_OUTPUT) for the chapters that train models.
 STRICT_NOTEBOOKS := notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
-.PHONY: book book-quick test test-helpers test-notebooks venv vendor bench bench-smoke linkcheck clean
+.PHONY: book book-quick test test-helpers test-notebooks notebooks venv vendor bench bench-smoke linkcheck clean
 
 book: venv vendor
-	$(JB) build . -W -n --keep-going
-	@echo "The book: file://$(CURDIR)/_build/html/index.html"
+	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
+	@echo "The book: file://$(abspath $(BOOK_OUT))/_build/html/index.html"
 
 # Quick mode, built apart from the full book so that their execution caches never mix.
 book-quick: venv vendor
@@ -32,6 +33,11 @@ test-notebooks: venv
 	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
 	$(QUICK) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
 
+# Re-run every notebook in full mode and store its outputs: what is committed, and what
+# nbval compares against. Run it after changing a notebook or the helpers it calls.
+notebooks: venv
+	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+
 # External links need a network; offline, Sphinx's linkcheck reports them broken.
 linkcheck: venv
 	$(JB) build . --builder linkcheck
@@ -40,7 +46,7 @@ bench: venv
 	$(PY) -m benchmarks
 
 bench-smoke: venv
-	$(PY) -m benchmarks --smoke
+	$(PY) -m benchmarks --smoke --out _build/bench-smoke
 
 venv: $(VENV)/.installed
 

@@ -49,8 +49,11 @@ def test_notebook_links_to_kaggle_and_colab_from_the_configured_repository(path)
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_outputs_hold_no_errors_or_progress_text(path):
-    for cell in cells(path, "code"):
-        assert cell.get("outputs"), f"{path.name}: a code cell was committed without its outputs"
+    code = cells(path, "code")
+    counts = [cell.get("execution_count") for cell in code]
+    assert counts == list(range(1, len(code) + 1)), f"{path.name}: not executed top to bottom ({counts})"
+    assert any(cell.get("outputs") for cell in code)
+    for cell in code:
         for out in cell["outputs"]:
             assert out["output_type"] != "error"
             assert not (out.get("name") == "stderr" and "it/s" in "".join(out.get("text", "")))

@@ -56,6 +56,16 @@ def _check_models(models) -> dict[str, VAE]:
     return models
 
 
+def _check_data(images, labels) -> None:
+    """Optional test images (for the data box and the scatter) and their optional labels."""
+    if images is not None:
+        _checks.images(images, "images")
+    if labels is not None:
+        if images is None:
+            raise ValueError("labels need images: pass the images they label")
+        _checks.labels(labels, "labels", images.shape[0])
+
+
 def model_boxes(models: dict[str, VAE], images: torch.Tensor | None = None, ranges: dict | None = None) -> dict:
     """Slider ranges per model: ``ranges[name]`` if given, else the model's data box, else the prior's."""
     boxes = {}
@@ -125,12 +135,7 @@ def latent_explorer(models: dict[str, VAE], images: torch.Tensor | None = None, 
     import ipywidgets as widgets
 
     models = _check_models(models)
-    if images is not None:
-        _checks.images(images, "images")
-    if labels is not None:
-        if images is None:
-            raise ValueError("labels need images: pass the images they label")
-        _checks.labels(labels, "labels", images.shape[0])
+    _check_data(images, labels)
     boxes = model_boxes(models, images, ranges)
     backgrounds = {name: _scatter_background(m, images, labels, boxes[name]) for name, m in models.items()}
 
@@ -251,12 +256,7 @@ def static_explorer(models: dict[str, VAE], grid: int = 33, images: torch.Tensor
 
     models = _check_models(models)
     grid = _checks.positive_int(grid, "grid", minimum=2)
-    if images is not None:
-        _checks.images(images, "images")
-    if labels is not None:
-        if images is None:
-            raise ValueError("labels need images: pass the images they label")
-        _checks.labels(labels, "labels", images.shape[0])
+    _check_data(images, labels)
     boxes = model_boxes(models, images, ranges)
     payload = {}
     for name, model in models.items():

@@ -1,0 +1,240 @@
+"""Run the benchmarks and write benchmarks/results.md and benchmarks/results.json.
+
+    python -m benchmarks            # the full run (about 20 minutes on 2 cores)
+    python -m benchmarks --smoke    # seconds: proves every benchmark runs; what CI may run
+
+Measured: training throughput of one epoch (``train_vae`` against the PyTorch examples
+recipe, interleaved A/B/A/B), the epoch's achieved FLOP/s against the machine's fp32 matmul
+peak, the book's cold and warm build times and the test suite's time, the live explorer's
+slider latency, and peak memory of training and of the cold build.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+# --- 1 and 2: training throughput and FLOP/s ---------------------------------------------
+
+
+def training_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` real MNIST digits: the offline set, repeated to size (a full epoch is 60,000)."""
+    from vae_utils.data import load_mnist
+
+    x, y = load_mnist("train", source="offline")
+    reps = -(-n // len(x))
+    return x.repeat(reps, 1, 1, 1)[:n], y.repeat(reps)[:n]
+
+
+def vae_flops_per_image(model) -> float:
+    """Forward and backward FLOPs of one image, counted from the Linear layers' shapes.
+
+    Forward 2·in·out per layer; backward 2·in·out for the weight gradient and 2·in·out for the
+    input gradient, except for the first layer, whose input (the data) needs none.
+    """
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    total = 0.0
+    for k, layer in enumerate(linears):
+        mac = layer.in_features * layer.out_features
+        total += 2 * mac + 2 * mac + (0 if k == 0 else 2 * mac)
+    return total
+
+
+def matmul_peak_gflops(n: int, repeats: int) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def throughput(n_images: int, rounds: int) -> dict:
+    from benchmarks.recipe import recipe_epoch, recipe_loader
+    from vae_utils import set_seed
+    from vae_utils.data import write_torchvision_cache
+    from vae_utils.models import VAE
+    from vae_utils.training import train_vae
+
+    x, y = training_images(n_images)
+    with tempfile.TemporaryDirectory() as root:
+        write_torchvision_cache(root, (x, y), (x[:100], y[:100]))
+        loader = recipe_loader(root)
+        times = {"train_vae": [], "recipe": []}
+        for r in tqdm(range(rounds), desc="A/B rounds", unit="round"):
+            for name in ("train_vae", "recipe") if r % 2 == 0 else ("recipe", "train_vae"):
+                set_seed(r)
+                model = VAE()
+                start = time.perf_counter()
+                if name == "train_vae":
+                    train_vae(model, x, epochs=1, seed=r, device="cpu", progress=False)
+                else:
+                    recipe_epoch(model, loader, torch.optim.Adam(model.parameters(), lr=1e-3))
+                times[name].append(time.perf_counter() - start)
+    flops = vae_flops_per_image(VAE()) * n_images
+    ours = statistics.median(times["train_vae"])
+    return {
+        "images": n_images,
+        "seconds": times,
+        "images_per_s": {k: n_images / statistics.median(v) for k, v in times.items()},
+        "median_speedup": statistics.median(b / a for a, b in zip(times["train_vae"], times["recipe"])),
+        "gflop_per_epoch": flops / 1e9,
+        "achieved_gflops": flops / ours / 1e9,
+    }
+
+
+# --- 3 and 5: the book and the tests -----------------------------------------------------
+
+
+def timed(cmd: list[str], env: dict | None = None) -> dict:
+    """Wall time and peak RSS (largest single process among its descendants) of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return {"command": " ".join(cmd), "seconds": seconds, "peak_rss_mb": max(after, before) / 1024,
+            "rss_grew": after > before}
+
+
+def training_memory(n_images: int) -> dict:
+    code = ("import resource, benchmarks.__main__ as b; from vae_utils.models import VAE; "
+            "from vae_utils.training import train_vae; x, _ = b.training_images(%d); "
+            "train_vae(VAE(), x, epochs=1, progress=False); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % n_images)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return {"images": n_images, "peak_rss_mb": int(out.stdout.strip().splitlines()[-1]) / 1024}
+
+
+def book_and_tests(out_dir: Path) -> dict:
+    make = ["make", f"BOOK_OUT={out_dir}"]
+    cold = timed([*make, "book"])
+    warm = timed([*make, "book"])
+    tests = timed(["make", "test"])
+    return {"cold_build": cold, "warm_build": warm, "make_test": tests}
+
+
+# --- 4: the live explorer ----------------------------------------------------------------
+
+
+def slider_latency(updates: int) -> dict:
+    from vae_utils import set_seed
+    from vae_utils.data import load_mnist
+    from vae_utils.explore import latent_explorer
+    from vae_utils.models import VAE
+
+    xt, yt = load_mnist("test", source="offline")
+    set_seed(0)
+    ui = latent_explorer({"model": VAE().eval()}, xt, yt, ranges={"model": ((-3, 3), (-3, 3))})
+    times = []
+    for k in range(updates):
+        value = -3 + 6 * ((k * 7919) % updates) / updates  # jumps across the range, not a sweep
+        start = time.perf_counter()
+        ui.z1.value = value  # decode + PNG encoding of digit and marker + widget update
+        times.append(time.perf_counter() - start)
+    times.sort()
+    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1e3  # noqa: E731
+    return {"updates": updates, "p50_ms": pick(0.50), "p95_ms": pick(0.95), "max_ms": times[-1] * 1e3}
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def report(results: dict, command: str) -> str:
+    m, t, s = results["machine"], results["training"], results["slider"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `{command}` on {results['date']}.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), "
+        f"torch {m['torch']}, Python {m['python']}, GPU: {m['cuda'] or 'none'}.",
+        "",
+        "| benchmark | result |",
+        "| --- | --- |",
+        f"| training, `train_vae` (one epoch, {t['images']:,} images, batch 128) | "
+        f"{t['images_per_s']['train_vae']:,.0f} images/s |",
+        f"| training, PyTorch examples recipe (DataLoader + ToTensor) | {t['images_per_s']['recipe']:,.0f} images/s |",
+        f"| median speed-up, interleaved A/B ({len(t['seconds']['train_vae'])} rounds each) | "
+        f"{t['median_speedup']:.2f}x |",
+        f"| achieved FLOP/s of `train_vae`'s epoch ({t['gflop_per_epoch']:.0f} GFLOP) | "
+        f"{t['achieved_gflops']:.1f} GFLOP/s |",
+        f"| fp32 matmul peak (torch.mm {results['peak']['n']}x{results['peak']['n']}) | "
+        f"{results['peak']['gflops']:.1f} GFLOP/s |",
+        f"| share of the peak | {100 * t['achieved_gflops'] / results['peak']['gflops']:.0f}% |",
+        f"| live explorer: one slider update (decode + images), {s['updates']} updates | "
+        f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms |",
+        f"| peak memory, training one epoch ({results['training_memory']['images']:,} images) | "
+        f"{results['training_memory']['peak_rss_mb']:,.0f} MB |",
+    ]
+    book = results.get("book")
+    if book:
+        lines += [
+            f"| `make book`, cold (empty cache, full mode) | {book['cold_build']['seconds']:,.0f} s, "
+            f"peak memory {book['cold_build']['peak_rss_mb']:,.0f} MB |",
+            f"| `make book`, warm (cache hit) | {book['warm_build']['seconds']:,.0f} s |",
+            f"| `make test` | {book['make_test']['seconds']:,.0f} s |",
+        ]
+    else:
+        lines.append("| book build and test times | skipped in smoke mode |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it runs, measures nothing")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.json")
+    args = parser.parse_args(argv)
+    smoke = args.smoke
+    results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
+    results["training"] = throughput(n_images=1_000 if smoke else 60_000, rounds=2 if smoke else 6)
+    n = 512 if smoke else 4096
+    results["peak"] = {"n": n, "gflops": matmul_peak_gflops(n, repeats=2 if smoke else 10)}
+    results["slider"] = slider_latency(updates=20 if smoke else 300)
+    results["training_memory"] = training_memory(1_000 if smoke else 60_000)
+    if not smoke:
+        with tempfile.TemporaryDirectory() as out_dir:
+            results["book"] = book_and_tests(Path(out_dir))
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks" + (" --smoke" if smoke else "")
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(report(results, command))
+    print(report(results, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

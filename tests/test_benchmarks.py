@@ -1,0 +1,24 @@
+"""CI runs the benchmarks only in smoke mode: they must run and write their report, not be fast."""
+import json
+
+from benchmarks.__main__ import main, vae_flops_per_image
+from vae_utils.models import VAE
+
+
+def test_flop_count_of_the_mlp_vae():
+    # Linear layers 784-512, 512-256, 256-4 | 2-256, 256-512, 512-784: 6 MAC blocks of
+    # forward + weight gradient, and input gradients for all but the first layer.
+    macs = [784 * 512, 512 * 256, 256 * 4, 2 * 256, 256 * 512, 512 * 784]
+    expected = sum(4 * m for m in macs) + sum(2 * m for m in macs[1:])
+    assert vae_flops_per_image(VAE()) == expected
+
+
+def test_smoke_run_writes_both_reports(tmp_path):
+    assert main(["--smoke", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["smoke"] is True and results["machine"]["cores"] >= 1
+    assert results["training"]["images_per_s"]["train_vae"] > 0 and results["training"]["images_per_s"]["recipe"] > 0
+    assert results["slider"]["p95_ms"] >= results["slider"]["p50_ms"] > 0
+    assert results["peak"]["gflops"] > 0 and results["training_memory"]["peak_rss_mb"] > 0
+    report = (tmp_path / "results.md").read_text()
+    assert "python -m benchmarks --smoke" in report and "images/s" in report
