@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -117,17 +118,21 @@ def throughput(n_images: int, rounds: int) -> dict:
 # --- 3 and 5: the book and the tests -----------------------------------------------------
 
 
+_PEAK_OF_CHILDREN = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                     "sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:]) if done.returncode else None; "
+                     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
+
+
 def timed(cmd: list[str], env: dict | None = None) -> dict:
-    """Wall time and peak RSS (largest single process among its descendants) of a command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time and peak RSS of a command: the largest single process among its descendants,
+    read in a fresh wrapper process so that nothing measured earlier counts."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _PEAK_OF_CHILDREN, *cmd], cwd=ROOT,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return {"command": " ".join(cmd), "seconds": seconds, "peak_rss_mb": max(after, before) / 1024,
-            "rss_grew": after > before}
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-6000:]}")
+    return {"command": " ".join(cmd), "seconds": seconds, "peak_rss_mb": int(done.stdout.split()[-1]) / 1024}
 
 
 def training_memory(n_images: int) -> dict:
@@ -140,9 +145,13 @@ def training_memory(n_images: int) -> dict:
 
 
 def book_and_tests(out_dir: Path) -> dict:
+    """Cold and warm ``make book`` into ``out_dir``, then ``make test`` as CI runs it: with the quick
+    book's execution cache (``_build/quick``) and quick checkpoints removed first."""
     make = ["make", f"BOOK_OUT={out_dir}"]
     cold = timed([*make, "book"])
     warm = timed([*make, "book"])
+    shutil.rmtree(ROOT / "_build" / "quick", ignore_errors=True)
+    shutil.rmtree(ROOT / "notebooks" / "checkpoints" / "quick", ignore_errors=True)
     tests = timed(["make", "test"])
     return {"cold_build": cold, "warm_build": warm, "make_test": tests}
 
@@ -206,11 +215,34 @@ def report(results: dict, command: str) -> str:
             f"| `make book`, cold (empty cache, full mode) | {book['cold_build']['seconds']:,.0f} s, "
             f"peak memory {book['cold_build']['peak_rss_mb']:,.0f} MB |",
             f"| `make book`, warm (cache hit) | {book['warm_build']['seconds']:,.0f} s |",
-            f"| `make test` | {book['make_test']['seconds']:,.0f} s |",
+            f"| `make test` (quick-book cache cleared first, as on CI) | {book['make_test']['seconds']:,.0f} s, "
+            f"peak memory {book['make_test']['peak_rss_mb']:,.0f} MB |",
         ]
     else:
         lines.append("| book build and test times | skipped in smoke mode |")
+    lines += ["", "## Reading these numbers", "", *NOTES]
     return "\n".join(lines) + "\n"
+
+
+NOTES = [
+    "- **Targets.** The issue set two: a training speed-up of at least 3x over the PyTorch "
+    "examples recipe, and a slider update with p95 at most 20 ms. The slider target is met "
+    "with a wide margin. The speed-up target is not met, and it cannot be with the same model, "
+    "batch 128 and Adam on this CPU. A profile of `train_vae`'s epoch gives matmuls 51% of the "
+    "time, Adam 28% and input checks about 5%. The recipe's DataLoader with a per-sample "
+    "`ToTensor` adds about 50 microseconds per image. Even a loop that spent nothing beyond its "
+    "matmuls would be at most about 2.8x faster than the recipe. Fused and foreach Adam were "
+    "slower here than the default, and `torch.compile` gave no gain for this MLP when measured "
+    "before the project started. Both sides train the same `VAE()` with the same loss; only the data "
+    "pipeline and the loop differ.",
+    "- **FLOP/s** are counted from the Linear layers' shapes (forward, weight gradients, and input "
+    "gradients except the first layer's), not measured by a profiler.",
+    "- **Peak memory** is the largest single process among a command's descendants (the "
+    "training run itself, or the notebook kernels and Sphinx for the build), read with "
+    "`getrusage(RUSAGE_CHILDREN)` in a fresh wrapper process.",
+    "- **The data** are the 5,000 offline MNIST digits; for the training benchmark the 4,000 "
+    "training digits are repeated up to 60,000 images (one full-size epoch).",
+]
 
 
 def main(argv=None) -> int:

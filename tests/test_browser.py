@@ -124,10 +124,11 @@ def test_every_page_renders_offline(site, visit):
         assert foreign == [], f"{path} asked other hosts for {foreign}"
         assert problems == [], f"{path}: {problems}"
         if page.locator(".math").count():
-            page.wait_for_function("document.querySelectorAll('.math').length === "
-                                   "document.querySelectorAll('.math mjx-container, mjx-container.MathJax').length "
-                                   "|| document.querySelectorAll('mjx-container').length >= document.querySelectorAll('.math').length")
-            assert page.locator("mjx-container").count() > 0, f"{path}: math not rendered by MathJax"
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            unrendered = page.evaluate("""() => Array.from(document.querySelectorAll('span.math, div.math'))
+                .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))""")
+            assert unrendered == [], f"{path}: math not rendered by MathJax: {unrendered}"
         text = page.evaluate("""() => { const b = document.querySelector('article') || document.body;
             const c = b.cloneNode(true); c.querySelectorAll('pre, code, script').forEach(e => e.remove());
             return c.innerText; }""")

@@ -30,14 +30,14 @@ def test_offline_split_is_repeatable(digits):
 
 
 def test_auto_falls_back_to_offline_when_unreachable(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: False)
+    monkeypatch.setattr(data, "network_reachable", lambda timeout=0: False)
     x, y = load_mnist("test", source="auto", root=tmp_path)
     assert x.shape[0] == 1000
     assert "offline set" in capsys.readouterr().out
 
 
 def test_auto_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: True)
+    monkeypatch.setattr(data, "network_reachable", lambda timeout=0: True)
     # Nothing listens on port 9 of the loopback: the real download code fails at once.
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/mnist/"])
     x, _ = load_mnist("train", source="auto", root=tmp_path)
@@ -71,7 +71,7 @@ def test_partial_cache_offline_says_what_to_delete(tmp_path, digits, monkeypatch
     (x, y), (xt, yt) = digits
     raw = write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
     (raw / "t10k-labels-idx1-ubyte").unlink()
-    monkeypatch.setattr(data, "_network_reachable", lambda timeout=0: False)
+    monkeypatch.setattr(data, "network_reachable", lambda timeout=0: False)
     with pytest.raises(RuntimeError, match="partial .*Delete the folder"):
         load_mnist("train", source="auto", root=tmp_path)
 

@@ -1,8 +1,14 @@
 """The project's own wiring: CI, the publishing workflow, Binder and the README agree."""
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from vae_utils.data import network_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_TARGETS = set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), re.M))
@@ -38,3 +44,13 @@ def test_requirements_use_lower_bounds_and_constraints_pin_torch():
     assert "torch>=2.1" in reqs and "jupyter-book>=1.0,<2" in reqs
     constraints = (ROOT / "constraints.txt").read_text()
     assert "torch==2.14.1" in constraints and "torchvision==0.29.1" in constraints
+
+
+def test_external_links():
+    if not network_reachable():
+        pytest.skip("external links not checked: no network here (make linkcheck checks them where there is one)")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    out = ROOT / "_build" / "linkcheck"
+    done = subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "linkcheck", "--path-output", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "VAE_BOOK_QUICK": "1"})
+    assert done.returncode == 0, done.stdout[-3000:]

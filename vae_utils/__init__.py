@@ -2,8 +2,9 @@
 
 Modules: ``data`` (MNIST), ``models`` (the VAE), ``losses`` (reconstruction and KL),
 ``training`` (loop, seeds, checkpoints), ``latent`` (encode/decode/grids),
-``plotting`` (figures), ``metrics`` (continuity and completeness), ``explore``
-(latent sliders).
+``plotting`` (figures), ``metrics`` (continuity and completeness), ``book`` (quick mode,
+checkpoint paths); imported on demand: ``explore`` (latent sliders, needs ipywidgets) and
+``symbolic`` (SymPy helpers).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
 
     # source == "auto" and nothing usable is cached: download if we can, else fall back.
     _refuse_partial_cache(root, reason="the network is unreachable")
-    if _network_reachable():
+    if network_reachable():
         try:
             return _report(*_load_torchvision(split, root), split, "torchvision (full MNIST, downloaded)")
         except _DownloadFailed as err:
@@ -93,7 +93,7 @@ def _refuse_partial_cache(root: Path, reason: str) -> None:
         )
 
 
-def _network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
     from torchvision.datasets import MNIST
 

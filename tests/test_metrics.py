@@ -1,0 +1,72 @@
+"""The metrics on models whose answers are known exactly."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vae_utils import set_seed
+from vae_utils.losses import vae_loss
+from vae_utils.metrics import completeness, continuity, heldout_loss, kl_claims
+from vae_utils.models import VAE
+
+
+def always(digit: int) -> nn.Module:
+    """A 'classifier' that predicts ``digit`` for every image."""
+    layer = nn.Linear(784, 10)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.copy_(torch.arange(10) == digit).mul_(5.0)
+    return nn.Sequential(nn.Flatten(), layer).eval()
+
+
+def test_completeness_of_a_single_class():
+    set_seed(0)
+    result = completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=500)
+    assert result["histogram"] == [0.0] * 7 + [1.0] + [0.0] * 2
+    assert result["label_entropy"] == 0.0
+    assert result["tv_distance"] == pytest.approx(0.9)
+    assert result["confidence"] == pytest.approx(math.exp(5) / (math.exp(5) + 9))
+
+
+def test_completeness_against_given_class_frequencies():
+    set_seed(0)
+    freq = torch.zeros(10)
+    freq[7] = 1.0
+    assert completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=50, class_frequencies=freq)["tv_distance"] == 0
+    with pytest.raises(ValueError, match="^class_frequencies"):
+        completeness(VAE().eval(), always(7), class_frequencies=torch.ones(10))
+
+
+def test_continuity_of_a_linear_decoder_is_an_even_morph(small_batch):
+    set_seed(0)
+    model = VAE(hidden=(16, 8))
+    model.decoder = nn.Sequential(nn.Linear(2, 784), nn.Unflatten(1, (1, 28, 28)))  # decode(z) is linear in z
+    assert continuity(model.eval(), small_batch[0], n_pairs=20, n_steps=16) == pytest.approx(1 / 16, rel=1e-4)
+
+
+def test_continuity_is_bounded_by_one(small_batch):
+    set_seed(0)
+    value = continuity(VAE(hidden=(16, 8)).eval(), small_batch[0], n_pairs=20)
+    assert 1 / 32 - 1e-6 <= value <= 1.0
+
+
+def test_heldout_loss_is_the_seeded_vae_loss(small_batch):
+    x, _ = small_batch
+    set_seed(0)
+    model = VAE(hidden=(16, 8)).eval()
+    result = heldout_loss(model, x, seed=3)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        total, recon, kl = vae_loss(*model(x)[:1], x, *model.encode(x))
+    assert result["recon"] == pytest.approx(recon.item(), rel=1e-5)
+    assert result["kl"] == pytest.approx(kl.item(), rel=1e-5)
+    assert result["neg_elbo"] == pytest.approx(total.item(), rel=1e-5)
+
+
+def test_claims_need_every_latent_dimension_in_range():
+    good = {"latent_std": [1.0, 2.5], "completeness": {"label_entropy": 0.95}, "continuity": 0.04}
+    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06}
+    claims = kl_claims(good, bad)
+    assert claims["with KL, the latent std of test means is within [0.5, 2]"] is False
+    assert claims["with KL, the latent std is smaller than without KL"] is True
