@@ -1,12 +1,10 @@
 """The with/without-KL chapter's claims must hold for other seeds, not only the committed one."""
 import pytest
 
-from vae_utils import set_seed
+from vae_utils import chapter_epochs, set_seed
 from vae_utils.metrics import classifier_accuracy, kl_claims, summarize, train_digit_classifier
 from vae_utils.models import VAE
 from vae_utils.training import train_vae
-
-EPOCHS = 20  # the chapter's quick mode
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +23,7 @@ def test_kl_claims_hold_for_three_seeds(digits, classifier, seed):
     for beta in (1.0, 0.0):
         set_seed(seed)
         model = VAE()
-        train_vae(model, x, epochs=EPOCHS, beta=beta, seed=seed, progress=False)
+        train_vae(model, x, epochs=chapter_epochs(len(x), quick=True), beta=beta, seed=seed, progress=False)
         results[beta] = summarize(model, xt, classifier, seed=seed)
     claims = kl_claims(results[1.0], results[0.0])
     assert all(claims.values()), claims

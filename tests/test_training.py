@@ -116,3 +116,13 @@ def test_quick_mode_rejects_other_values(monkeypatch):
     monkeypatch.setenv(vae_utils.QUICK_ENV, "yes")
     with pytest.raises(ValueError, match=vae_utils.QUICK_ENV):
         vae_utils.quick_mode()
+
+
+def test_chapter_epochs(monkeypatch):
+    assert vae_utils.chapter_epochs(4000, quick=True) == 20
+    assert vae_utils.chapter_epochs(4000, quick=False) == 60
+    assert vae_utils.chapter_epochs(60000, quick=False) == 20
+    monkeypatch.setenv(vae_utils.QUICK_ENV, "1")
+    assert vae_utils.chapter_epochs(4000) == 20
+    with pytest.raises(ValueError, match="^n_train"):
+        vae_utils.chapter_epochs(0)

@@ -9,7 +9,7 @@ checkpoint paths); imported on demand: ``explore`` (latent sliders, needs ipywid
 from __future__ import annotations
 
 from . import data, latent, losses, metrics, models, plotting, training  # noqa: F401
-from .book import QUICK_ENV, checkpoint_path, quick_mode  # noqa: F401
+from .book import QUICK_ENV, chapter_epochs, checkpoint_path, quick_mode  # noqa: F401
 from .training import pick_device, set_seed  # noqa: F401
 
 __version__ = "0.1.0"

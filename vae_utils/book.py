@@ -20,3 +20,17 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints") -> Path:
     if not name or not all(c.isalnum() or c in " _-" for c in name):
         raise ValueError(f"name must be letters, digits, spaces, '_' or '-', got {name!r}")
     return Path(root) / ("quick" if quick_mode() else "full") / f"{name.lower().replace(' ', '_')}.pt"
+
+
+def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
+    """Epochs per model in the training chapters: 20 in quick mode; in full mode 60 on the
+    offline set (up to 10,000 images) and 20 on full MNIST, about the same number of steps.
+
+    ``quick=None`` reads :func:`quick_mode`. Chapter 04 uses this too, so that a model it has to
+    retrain is the model chapter 03 would have saved.
+    """
+    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
+        raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
+    if quick if quick is not None else quick_mode():
+        return 20
+    return 60 if n_train <= 10_000 else 20

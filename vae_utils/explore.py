@@ -23,9 +23,14 @@ PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_STATIC_BYTES = 1_500_000  # per explorer: a page must stay light
 
 
+def _uint8(pixels: torch.Tensor) -> np.ndarray:
+    """Pixel values in [0, 1] as ``uint8`` (0 = black, 255 = white)."""
+    return (pixels.numpy() * 255).round().astype(np.uint8)
+
+
 def decode_uint8(model: VAE, z: torch.Tensor) -> np.ndarray:
-    """Decoded images for codes ``z`` as ``uint8`` arrays ``[N, 28, 28]`` (0 = black, 255 = white)."""
-    return (decode_latents(model, z)[:, 0].numpy() * 255).round().astype(np.uint8)
+    """Decoded images for codes ``z`` as ``uint8`` arrays ``[N, 28, 28]``."""
+    return _uint8(decode_latents(model, z)[:, 0])
 
 
 def png_bytes(array: np.ndarray, smallest: bool = False) -> bytes:
@@ -205,7 +210,7 @@ def path_explorer(models: dict[str, VAE], images: torch.Tensor, start: int = 0, 
     def pick(_=None):
         idx = [p.value for p in pickers]
         for widget, i in zip(ends, idx):
-            widget.value = png_bytes(_enlarge((images[i, 0].numpy() * 255).round().astype(np.uint8), 3))
+            widget.value = png_bytes(_enlarge(_uint8(images[i, 0]), 3))
         for name, model in models.items():
             means[name] = encode_means(model, images[idx])
         walk()
