@@ -10,7 +10,7 @@ QUICK  := VAE_BOOK_QUICK=1
 BOOK_OUT ?= .
 # Strict nbval (every output compared) for the deterministic chapters; lax nbval
 # (only cells marked NBVAL_CHECK_OUTPUT) for the chapters that train models.
-STRICT_NOTEBOOKS := notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
+STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
 .PHONY: book book-quick test test-helpers test-notebooks notebooks venv vendor bench bench-smoke linkcheck clean

@@ -112,7 +112,7 @@ def test_every_chapter_was_built(site):
     built = pages()
     for stem in NOTEBOOKS:
         assert f"notebooks/{stem}.html" in built
-    for prose in ("intro", "conclusion", "api", "bibliography"):
+    for prose in ("intro", "conclusion", "notation", "glossary", "api", "bibliography"):
         assert f"book/{prose}.html" in built
 
 
@@ -177,3 +177,52 @@ def test_saved_live_widgets_render_without_a_kernel(visit):
     page.wait_for_selector(".widget-slider, .jupyter-widgets .widget-hslider", timeout=15_000)
     assert page.locator("img.jupyter-widgets, .widget-image").count() >= 2
     assert problems == []
+
+
+def test_dropdowns_open_on_click(visit):
+    page, _, problems, _ = visit("notebooks/00_the_elbo.html")
+    dropdown = page.locator("details.sd-dropdown").first
+    body = dropdown.locator(".sd-summary-content")
+    assert dropdown.get_attribute("open") is None and not body.is_visible()
+    dropdown.locator("summary").click()
+    body.wait_for(state="visible")
+    assert "Jensen" in body.inner_text()
+    assert problems == []
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_exercise_solutions_are_hidden_until_clicked(visit, stem):
+    page, _, problems, _ = visit(f"notebooks/{stem}.html")
+    exercises = page.locator("div.exercise")
+    solutions = page.locator("div.solution.dropdown")
+    assert exercises.count() >= 3 and solutions.count() == exercises.count()
+    first = solutions.first
+    content = first.locator("> :not(.admonition-title)").first
+    assert not content.is_visible(), "a solution is visible before it is clicked"
+    first.locator("button.toggle-button").click()
+    content.wait_for(state="visible")
+    assert problems == []
+
+
+def test_glossary_links_resolve(visit):
+    targets = set()
+    for stem in NOTEBOOKS:
+        page, _, _, _ = visit(f"notebooks/{stem}.html")
+        targets |= set(page.evaluate("""() => Array.from(document.querySelectorAll('a.reference.internal'))
+            .map(a => a.href).filter(h => h.includes('glossary.html#term-'))"""))
+    assert len(targets) >= 8, targets
+    page, _, _, _ = visit("book/glossary.html")
+    ids = set(page.evaluate("() => Array.from(document.querySelectorAll('dt[id]')).map(d => d.id)"))
+    missing = {t.split("#", 1)[1] for t in targets} - ids
+    assert not missing, f"glossary links to missing terms: {missing}"
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_setup_cell_is_removed_from_the_page_but_kept_in_the_download(visit, site, stem):
+    page, _, _, _ = visit(f"notebooks/{stem}.html")
+    assert "Set-up: on Colab or Kaggle" not in page.content()
+    download = page.evaluate("""() => Array.from(document.querySelectorAll('a'))
+        .map(a => a.href).find(h => h.endsWith('.ipynb') && h.includes('_sources'))""")
+    assert download, "no .ipynb download link on the page"
+    notebook = page.request.get(download).text()
+    assert "Set-up: on Colab or Kaggle" in notebook

@@ -80,3 +80,16 @@ def test_partial_cache_offline_says_what_to_delete(tmp_path, digits, monkeypatch
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         load_mnist(**kwargs)
+
+
+def test_binarize_uses_a_fixed_threshold(digits):
+    from vae_utils.data import binarize
+
+    (x, _), _ = digits
+    b = binarize(x[:100])
+    assert set(b.unique().tolist()) == {0.0, 1.0} and b.dtype == x.dtype
+    assert torch.equal(b, (x[:100] > 0.5).float())
+    assert torch.equal(binarize(x[:100], threshold=0.2), (x[:100] > 0.2).float())
+    for bad in (0.0, 1.0, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match="^threshold"):
+            binarize(x[:10], threshold=bad)

@@ -95,3 +95,15 @@ def test_bad_input_names_the_argument(small_batch, call, name):
     x, _ = small_batch
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         call(x[:4], torch.zeros(4, 2))
+
+
+def test_kl_per_dimension_sums_to_the_kl():
+    from vae_utils.losses import kl_divergence, kl_per_dimension
+
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(7, 3, generator=g), torch.randn(7, 3, generator=g)
+    per_dim = kl_per_dimension(mu, logvar)
+    assert per_dim.shape == (7, 3) and bool((per_dim >= 0).all())
+    torch.testing.assert_close(per_dim.sum(1).mean(), kl_divergence(mu, logvar))
+    # a coordinate at the prior costs nothing
+    assert kl_per_dimension(torch.zeros(2, 1), torch.zeros(2, 1)).abs().max() == 0

@@ -70,3 +70,23 @@ def test_claims_need_every_latent_dimension_in_range():
     claims = kl_claims(good, bad)
     assert claims["with KL, the latent std of test means is within [0.5, 2]"] is False
     assert claims["with KL, the latent std is smaller than without KL"] is True
+
+
+def test_class_frequencies_are_the_datas_own():
+    from vae_utils.metrics import class_frequencies
+
+    labels = torch.tensor([1, 1, 1, 5, 0, 9, 9, 9, 9, 2])
+    f = class_frequencies(labels)
+    assert f.tolist() == pytest.approx([0.1, 0.3, 0.1, 0, 0, 0.1, 0, 0, 0, 0.4])
+
+
+def test_report_claims_prints_and_fails_on_a_false_claim(capsys):
+    from vae_utils.metrics import ClaimFailed, report_claims
+
+    report_claims({"a holds": True}, measured={"x": 1.0})
+    assert capsys.readouterr().out == "a holds: True\n"
+    with pytest.raises(ClaimFailed, match=r"b fails.*measured: \{'x': 2\.5\}"):
+        report_claims({"a holds": True, "b fails": False}, measured={"x": 2.5})
+    assert "b fails: False" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="^claims"):
+        report_claims({}, measured={})

@@ -4,7 +4,7 @@ import sympy as sp
 import torch
 
 from vae_utils.losses import kl_divergence
-from vae_utils.symbolic import normal_pdf, seed_kl
+from vae_utils.symbolic import normal_pdf, closed_form_kl
 
 
 def derived_kl():
@@ -15,9 +15,9 @@ def derived_kl():
     return sp.simplify(sp.integrate(q * log_ratio, (x, -sp.oo, sp.oo))), mu, sigma
 
 
-def test_integral_equals_the_seed_formula():
+def test_integral_equals_the_closed_form():
     kl, mu, sigma = derived_kl()
-    assert sp.simplify(kl - seed_kl(mu, sigma)) == 0
+    assert sp.simplify(kl - closed_form_kl(mu, sigma)) == 0
 
 
 def test_lambdified_derivation_equals_vae_utils_kl():

@@ -162,6 +162,16 @@ def _offline_split(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
     return images, torch.from_numpy(digits[chosen].astype(np.int64))
 
 
+def binarize(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    r"""Binary images, :math:`x_d = 1` where the grey level exceeds ``threshold``, else 0 (a fixed threshold,
+    the same on every call; a Bernoulli likelihood is a true likelihood only for such pixels)."""
+    _checks.images(images, "images")
+    threshold = _checks.finite_number(threshold, "threshold")
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold!r}")
+    return (images > threshold).to(images.dtype)
+
+
 def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
     """Write ``(images, labels)`` pairs as the uncompressed IDX files that torchvision reads.
 

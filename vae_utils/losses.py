@@ -1,7 +1,8 @@
-r"""The two terms of the VAE loss (the negative ELBO).
+r"""The two terms of the VAE loss: the negative ELBO, up to a constant.
 
 For one image, :math:`-\mathrm{ELBO} = \underbrace{-\mathbb E_q \log p(x|z)}_{\text{reconstruction}}
-+ \beta\,\underbrace{D_{KL}(q(z|x)\,\|\,\mathcal N(0, I))}_{\text{KL}}` with :math:`\beta = 1`.
++ \beta\,\underbrace{D_{KL}(q(z|x)\,\|\,\mathcal N(0, I))}_{\text{KL}}` with :math:`\beta = 1`;
+the Gaussian reconstruction term below drops the constant :math:`\tfrac D2 \log 2\pi`.
 Every function returns the per-image value averaged over the batch.
 """
 from __future__ import annotations
@@ -29,9 +30,9 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     For a unit-variance Gaussian decoder :math:`p(x|z) = \mathcal N(\hat x, I)` over
     :math:`D = 784` pixels, :math:`-\log p(x|z) = \tfrac12\lVert x - \hat x\rVert^2 + \tfrac D2 \log 2\pi`:
     this loss is that negative log-likelihood minus its constant, so ``vae_loss`` with
-    ``beta=1`` is the negative ELBO. The seed's :math:`\frac1N\sum\lVert x - \hat x\rVert^2`
+    ``beta=1`` is the negative ELBO up to that constant. The blog post's :math:`\frac1N\sum\lVert x - \hat x\rVert^2`
     is twice this; minimising it plus the KL equals minimising this loss plus
-    :math:`\tfrac12` KL (:math:`\beta = \tfrac12`, or a decoder variance :math:`\sigma^2 = \tfrac12`).
+    :math:`\tfrac12` KL (:math:`\beta = \tfrac12`, or a decoder variance :math:`\sigma_x^2 = \tfrac12`).
     """
     _pair(x_hat, x)
     return 0.5 * (x_hat - x).pow(2).flatten(1).sum(1).mean()
@@ -48,20 +49,31 @@ def bernoulli_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch
     return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(1).mean()
 
 
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r"""KL divergence from :math:`q = \mathcal N(\mu, \operatorname{diag}\sigma^2)` to :math:`\mathcal N(0, I)`.
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    r"""The KL divergence of each latent coordinate, ``[N, J]``, in nats.
 
-    .. math:: D_{KL} = -\frac12 \sum_{j=1}^J \left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)
+    .. math:: D_{KL}\big(\mathcal N(\mu_j, \sigma_j^2) \,\|\, \mathcal N(0, 1)\big)
+        = -\tfrac12\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)
 
-    per sample, averaged over the batch. It is evaluated as
-    :math:`\tfrac12\sum_j(\mu_j^2 + \operatorname{expm1}(\log\sigma_j^2) - \log\sigma_j^2)`, which is
+    evaluated as :math:`\tfrac12(\mu_j^2 + \operatorname{expm1}(\log\sigma_j^2) - \log\sigma_j^2)`, which is
     the same number but stays accurate (and non-negative) when :math:`\sigma_j^2 \approx 1`.
+    A coordinate whose KL is near 0 for every image carries no information: posterior collapse.
     """
     _checks.float_tensor(mu, "mu", ndim=2)
     _checks.float_tensor(logvar, "logvar", ndim=2)
     if mu.shape != logvar.shape:
         raise ValueError(f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}")
-    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar).sum(1).mean()
+    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    r"""KL divergence from :math:`q = \mathcal N(\mu, \operatorname{diag}\sigma^2)` to :math:`\mathcal N(0, I)`.
+
+    .. math:: D_{KL} = -\frac12 \sum_{j=1}^J \left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)
+
+    per sample (the sum of :func:`kl_per_dimension`), averaged over the batch.
+    """
+    return kl_per_dimension(mu, logvar).sum(1).mean()
 
 
 def vae_loss(

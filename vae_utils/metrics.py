@@ -55,6 +55,25 @@ def classifier_accuracy(classifier: nn.Module, images: torch.Tensor, labels: tor
     return float((predicted == labels).float().mean())
 
 
+def _frequencies(f) -> torch.Tensor:
+    try:
+        f = torch.as_tensor(f, dtype=torch.float64).float()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"class_frequencies must be 10 non-negative numbers that sum to 1, got {type(f).__name__}") from None
+    if f.shape != (10,) or not bool(torch.isfinite(f).all()) or bool((f < 0).any()) \
+            or not math.isclose(float(f.sum()), 1.0, rel_tol=1e-4):
+        raise ValueError("class_frequencies must be 10 non-negative numbers that sum to 1")
+    return f
+
+
+def class_frequencies(labels: torch.Tensor) -> torch.Tensor:
+    """The share of each digit 0..9 in ``labels``: the data's own class frequencies (MNIST's are not uniform)."""
+    _checks.labels(labels, "labels", labels.shape[0] if isinstance(labels, torch.Tensor) else -1)
+    if labels.shape[0] == 0:
+        raise ValueError("labels must hold at least one label")
+    return torch.bincount(labels, minlength=10).float() / labels.shape[0]
+
+
 @torch.no_grad()
 def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: int = 0,
                  class_frequencies: torch.Tensor | None = None) -> dict:
@@ -62,15 +81,13 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
 
     Returns ``label_entropy``: the entropy of the predicted-class histogram :math:`h` divided by
     :math:`\log 10` (1 = every digit equally often, 0 = a single digit); ``tv_distance``:
-    :math:`\tfrac12\sum_c |h_c - f_c|` from the data's class frequencies :math:`f` (uniform by
-    default); ``confidence``: the classifier's mean top probability; ``histogram``: :math:`h`.
+    :math:`\tfrac12\sum_c |h_c - f_c|` from the data's class frequencies :math:`f` (pass
+    :func:`class_frequencies` of the training labels; uniform if none are given); ``confidence``: the classifier's mean top probability; ``histogram``: :math:`h`.
     """
     _vae(model)
     n_samples = _checks.positive_int(n_samples, "n_samples")
     seed = _checks.positive_int(seed, "seed", minimum=0)
-    f = torch.full((10,), 0.1) if class_frequencies is None else class_frequencies.float()
-    if f.shape != (10,) or (f < 0).any() or not math.isclose(float(f.sum()), 1.0, rel_tol=1e-4):
-        raise ValueError("class_frequencies must be 10 non-negative numbers that sum to 1")
+    f = torch.full((10,), 0.1) if class_frequencies is None else _frequencies(class_frequencies)
     z = torch.randn(n_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     decoded = decode_latents(model, z)
     dev = next(classifier.parameters()).device
@@ -109,7 +126,7 @@ def continuity(model, images: torch.Tensor, *, n_pairs: int = 300, n_steps: int 
 
 @torch.no_grad()
 def heldout_loss(model, images: torch.Tensor, *, likelihood: str = "gaussian", seed: int = 0) -> dict:
-    """Reconstruction, KL and their sum (the negative ELBO for beta=1) per image on ``images``.
+    """Reconstruction, KL and their sum (for beta=1 the negative ELBO, up to the Gaussian constant) per image on ``images``.
 
     One reparametrized sample per image, from a seeded generator, so the number is repeatable.
     """
@@ -144,12 +161,31 @@ def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
     }
 
 
+class ClaimFailed(AssertionError):
+    """A claim the book prints as holding does not hold for the model that was just trained."""
+
+
+def report_claims(claims: dict[str, bool], measured: dict) -> None:
+    """Print each claim with ``True``/``False``, then raise :class:`ClaimFailed` if any is false.
+
+    ``measured`` holds the numbers behind the claims; they go into the error, so that a build
+    that fails (e.g. the published book, trained on other data) says what it measured.
+    """
+    if not isinstance(claims, dict) or not claims or not all(isinstance(v, bool) for v in claims.values()):
+        raise ValueError("claims must be a non-empty dict of claim -> bool")
+    for claim, holds in claims.items():
+        print(f"{claim}: {holds}")
+    failed = [claim for claim, holds in claims.items() if not holds]
+    if failed:
+        raise ClaimFailed(f"{len(failed)} claim(s) do not hold: {failed}; measured: {measured}")
+
+
 def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
-              likelihood: str = "gaussian") -> dict:
+              likelihood: str = "gaussian", class_frequencies: torch.Tensor | None = None) -> dict:
     """Everything the chapter reports about one model, in one dict."""
     return {
         "latent_std": encode_means(model, test_images).std(0).tolist(),
-        "completeness": completeness(model, classifier, seed=seed),
+        "completeness": completeness(model, classifier, seed=seed, class_frequencies=class_frequencies),
         "continuity": continuity(model, test_images, seed=seed),
         **heldout_loss(model, test_images, likelihood=likelihood, seed=seed),
     }

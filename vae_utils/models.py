@@ -14,7 +14,7 @@ class VAE(nn.Module):
 
     The encoder maps an image :math:`x` to :math:`(\mu, \log\sigma^2)` of
     :math:`q(z|x) = \mathcal N(\mu, \operatorname{diag}\sigma^2)`. It predicts the
-    *log*-variance because that is unconstrained: the seed's :math:`\sigma` is
+    *log*-variance because that is unconstrained: the standard deviation :math:`\sigma` is
     recovered as :math:`\sigma = \exp(\tfrac12 \log\sigma^2)`, always positive.
 
     ``arch="mlp"``: 784-512-256 encoder and the mirror-image decoder (fast on a CPU).

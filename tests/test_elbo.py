@@ -1,0 +1,92 @@
+"""The linear-Gaussian helpers of chapter 00, checked against torch.distributions and Monte Carlo."""
+import math
+
+import pytest
+import torch
+from torch.distributions import MultivariateNormal, kl_divergence
+
+from vae_utils.elbo import LinearGaussian, gaussian_kl
+
+
+@pytest.fixture
+def model():
+    g = torch.Generator().manual_seed(0)
+    return LinearGaussian(torch.randn(5, 2, generator=g, dtype=torch.float64),
+                          torch.randn(5, generator=g, dtype=torch.float64), sigma=0.7)
+
+
+@pytest.fixture
+def x(model):
+    return model.W @ torch.tensor([0.5, -1.0], dtype=torch.float64) + model.b + 0.3
+
+
+def test_log_evidence_matches_torch_distributions(model, x):
+    marginal = MultivariateNormal(model.b, covariance_matrix=model.W @ model.W.T + 0.49 * torch.eye(5, dtype=torch.float64))
+    assert model.log_evidence(x).item() == pytest.approx(marginal.log_prob(x).item(), abs=1e-12)
+
+
+def test_posterior_is_bayes_rule(model, x):
+    m_star, S_star = model.posterior(x)
+    post = MultivariateNormal(m_star, covariance_matrix=S_star)
+    prior = MultivariateNormal(torch.zeros(2, dtype=torch.float64), covariance_matrix=torch.eye(2, dtype=torch.float64))
+    for z in torch.randn(4, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64):
+        lik = MultivariateNormal(model.W @ z + model.b, covariance_matrix=0.49 * torch.eye(5, dtype=torch.float64))
+        # log p(z | x) = log p(z) + log p(x | z) - log p(x), at every z
+        assert post.log_prob(z).item() == pytest.approx(
+            (prior.log_prob(z) + lik.log_prob(x) - model.log_evidence(x)).item(), abs=1e-10)
+
+
+@pytest.mark.parametrize("m, S", [
+    ([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]),
+    ([1.0, -2.0], [[0.3, 0.1], [0.1, 0.2]]),
+    ([-0.5, 0.4], [[2.0, -0.5], [-0.5, 0.6]]),
+])
+def test_elbo_plus_gap_is_the_log_evidence(model, x, m, S):
+    m, S = torch.tensor(m, dtype=torch.float64), torch.tensor(S, dtype=torch.float64)
+    assert (model.elbo(x, m, S) + model.gap(x, m, S)).item() == pytest.approx(model.log_evidence(x).item(), abs=1e-10)
+    assert model.elbo(x, m, S) < model.log_evidence(x)
+    # The gap is torch's own KL to the true posterior.
+    post = MultivariateNormal(*model.posterior(x))
+    assert model.gap(x, m, S).item() == pytest.approx(kl_divergence(MultivariateNormal(m, S), post).item(), abs=1e-10)
+
+
+def test_elbo_is_maximal_at_the_posterior(model, x):
+    m_star, S_star = model.posterior(x)
+    assert model.gap(x, m_star, S_star).item() == pytest.approx(0.0, abs=1e-12)
+    assert model.elbo(x, m_star, S_star).item() == pytest.approx(model.log_evidence(x).item(), abs=1e-10)
+    for dm in ([0.05, 0.0], [0.0, -0.05]):
+        assert model.elbo(x, m_star + torch.tensor(dm, dtype=torch.float64), S_star) < model.elbo(x, m_star, S_star)
+    assert model.elbo(x, m_star, 1.1 * S_star) < model.elbo(x, m_star, S_star)
+
+
+def test_monte_carlo_bounds_agree_and_climb(model, x):
+    m, S = torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)  # q = the prior
+    elbo_mc, se = model.importance_weighted_bound(x, m, S, K=1, n_estimates=20_000)
+    assert abs(elbo_mc - model.elbo(x, m, S).item()) <= 4 * se
+    bounds = [model.importance_weighted_bound(x, m, S, K=k, n_estimates=2000)[0] for k in (1, 10, 100, 1000)]
+    assert bounds == sorted(bounds) and bounds[-1] <= model.log_evidence(x).item() + 0.05
+    assert model.log_evidence(x).item() - bounds[-1] < 0.2 * (model.log_evidence(x).item() - bounds[0])
+
+
+def test_general_kl_matches_torch():
+    m0, m1 = torch.tensor([0.3, -1.0], dtype=torch.float64), torch.tensor([1.0, 0.5], dtype=torch.float64)
+    S0 = torch.tensor([[1.0, 0.2], [0.2, 0.5]], dtype=torch.float64)
+    S1 = torch.tensor([[2.0, -0.3], [-0.3, 1.5]], dtype=torch.float64)
+    expected = kl_divergence(MultivariateNormal(m0, S0), MultivariateNormal(m1, S1)).item()
+    assert gaussian_kl(m0, S0, m1, S1).item() == pytest.approx(expected, abs=1e-12)
+    assert gaussian_kl(m0, S0, m0, S0).item() == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: LinearGaussian(torch.ones(3), torch.zeros(3), 1.0), "W"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(2), 1.0), "b"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(3), 0.0), "sigma"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(3), math.nan), "sigma"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(3), 1.0).log_evidence(torch.zeros(2)), "x"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(3), 1.0).elbo(torch.zeros(3), torch.zeros(1), -torch.eye(1)), "S"),
+    (lambda: LinearGaussian(torch.ones(3, 1), torch.zeros(3), 1.0).importance_weighted_bound(
+        torch.zeros(3), torch.zeros(1), torch.eye(1), K=0), "K"),
+])
+def test_bad_input_names_the_argument(make, name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        make()

@@ -1,0 +1,158 @@
+r"""Train several copies of the book's MLP VAE at once, as batched matrix multiplies.
+
+The :math:`\beta` sweep trains the same architecture on the same batches with the same noise,
+only :math:`\beta` differs. Stacking the :math:`K` models' weights, ``W`` of shape
+``[K, out, in]``, turns :math:`K` small matrix multiplies into one ``torch.baddbmm``, which keeps a
+CPU's cores (or a GPU) busier. The loss is :math:`\sum_k (\text{recon}_k + \beta_k \text{KL}_k)`: member
+:math:`k`'s weights appear only in its own term, so its gradient is exactly its own model's
+gradient, and Adam, which works element by element, takes the same step as on the model alone.
+
+The taught code stays the reference: :func:`~vae_utils.training.train_vae` and
+:class:`~vae_utils.models.VAE`. :func:`train_together` converts ordinary ``VAE`` objects in and
+out, and ``tests/test_ensemble.py`` proves that each member trains as it would alone.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import _checks
+from .losses import LIKELIHOODS, _vae_loss_terms
+from .models import VAE
+from .training import TrainingDiverged, _divergence, pick_device
+
+
+def _linears(model: VAE) -> list[nn.Linear]:
+    return [m for m in (*model.encoder, model.to_moments, *model.decoder) if isinstance(m, nn.Linear)]
+
+
+class StackedVAE(nn.Module):
+    """``K`` MLP VAEs of one shape, their weights stacked along a first dimension of size ``K``."""
+
+    def __init__(self, models: list[VAE]):
+        super().__init__()
+        if not isinstance(models, (list, tuple)) or not models:
+            raise ValueError("models must be a non-empty list of vae_utils.models.VAE")
+        for k, m in enumerate(models):
+            if not isinstance(m, VAE):
+                raise ValueError(f"models[{k}] must be a vae_utils.models.VAE, got {type(m).__name__}")
+            if m.arch != "mlp" or m.config != models[0].config:
+                raise ValueError(f"models[{k}] must be an MLP VAE with the config of models[0] "
+                                 f"{models[0].config}, got {m.config}")
+        self.config = dict(models[0].config)
+        self.latent_dim = models[0].latent_dim
+        layers = list(zip(*(_linears(m) for m in models)))  # per layer, the K copies
+        self.weights = nn.ParameterList(nn.Parameter(torch.stack([l.weight.detach() for l in copies]).clone())
+                                        for copies in layers)
+        self.biases = nn.ParameterList(nn.Parameter(torch.stack([l.bias.detach() for l in copies]).clone())
+                                       for copies in layers)
+        self.K = len(models)
+
+    def _layer(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        # y_k = h_k W_k^T + b_k for every member k at once: [K, N, in] -> [K, N, out]
+        return torch.baddbmm(self.biases[i].unsqueeze(1), h, self.weights[i].transpose(1, 2))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One shared batch ``[N, 1, 28, 28]`` through every member: ``x_hat`` ``[K, N, 1, 28, 28]``,
+        ``mu`` and ``logvar`` ``[K, N, J]``. One noise draw ``[N, J]`` is shared by all members, as each
+        member trained alone with the same seed would draw it."""
+        h = x.flatten(1).expand(self.K, -1, -1)
+        h = torch.relu(self._layer(0, h))
+        h = torch.relu(self._layer(1, h))
+        mu, logvar = self._layer(2, h).chunk(2, dim=2)
+        eps = torch.randn_like(mu[0])
+        z = mu + torch.exp(0.5 * logvar) * eps
+        h = torch.relu(self._layer(3, z))
+        h = torch.relu(self._layer(4, h))
+        x_hat = torch.sigmoid(self._layer(5, h))
+        return x_hat.view(self.K, -1, 1, 28, 28), mu, logvar
+
+    def copy_into(self, models: list[VAE]) -> list[VAE]:
+        """Write member ``k``'s weights into ``models[k]`` (ordinary ``VAE`` objects); return them."""
+        with torch.no_grad():
+            for k, model in enumerate(models):
+                for i, layer in enumerate(_linears(model)):
+                    layer.weight.copy_(self.weights[i][k])
+                    layer.bias.copy_(self.biases[i][k])
+        return models
+
+
+def train_together(
+    models: list[VAE],
+    images: torch.Tensor,
+    *,
+    betas: list[float],
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    likelihood: str = "gaussian",
+) -> list[dict[str, list[float]]]:
+    r"""Train ``models[k]`` with ``betas[k]``, all on the same batches and noise: as
+    :func:`~vae_utils.training.train_vae` would train each alone with this ``seed``, in one pass.
+
+    Returns one history per model (keys ``"loss"``, ``"recon"``, ``"kl"``); the models are updated in
+    place and left in eval mode on ``device``. Only MLP VAEs of one configuration can be stacked.
+    """
+    if not isinstance(betas, (list, tuple)) or len(betas) != (len(models) if isinstance(models, (list, tuple)) else -1):
+        raise ValueError("betas must be a list with one beta per model")
+    betas_t = [_checks.finite_number(b, f"betas[{k}]", minimum=0.0) for k, b in enumerate(betas)]
+    stacked = StackedVAE(models)
+    _checks.images(images, "images")
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True)
+    seed = _checks.seed(seed, "seed")
+    _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
+    progress = _checks.flag(progress, "progress")
+    dev = pick_device(device)
+
+    stacked.to(dev)
+    dtype = stacked.weights[0].dtype
+    data = images.to(dev, dtype)
+    beta = torch.tensor(betas_t, device=dev, dtype=dtype)
+    n, K = data.shape[0], stacked.K
+    order = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    optimiser = torch.optim.Adam(stacked.parameters(), lr=lr)
+    histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
+
+    bar = tqdm(range(epochs), desc=f"{K} models", unit="epoch", disable=not progress)
+    for epoch in bar:
+        before = {k: v.detach().clone() for k, v in stacked.state_dict().items()}
+        totals = torch.zeros(K, 3, device=dev, dtype=dtype)
+        steps = []
+        for batch in torch.randperm(n, generator=order).to(dev).split(batch_size):
+            x = data[batch]
+            x_hat, mu, logvar = stacked(x)
+            losses, recon, kl = _vae_loss_terms(x_hat, x, mu, logvar, beta, likelihood)  # each [K]
+            optimiser.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimiser.step()
+            step = torch.stack([losses.detach(), recon.detach(), kl.detach()], dim=1)
+            totals += step * len(batch)
+            steps.append(losses.detach())
+        epoch_values = (totals / n).tolist()  # the one host sync of the epoch
+        bad = [k for k, row in enumerate(epoch_values) if not all(map(_finite, row))]
+        if bad:
+            stacked.load_state_dict(before)
+            stacked.copy_into(models)
+            for m in models:
+                m.to(dev).eval()
+            per_step = torch.stack(steps)[:, bad[0]].tolist()
+            raise TrainingDiverged(_divergence(epoch, per_step, f"models[{bad[0]}] (beta={betas_t[bad[0]]:g})", lr))
+        for history, (loss, recon_v, kl_v) in zip(histories, epoch_values):
+            history["loss"].append(loss)
+            history["recon"].append(recon_v)
+            history["kl"].append(kl_v)
+    stacked.copy_into(models)
+    for m in models:
+        m.to(dev).eval()
+    return histories
+
+
+def _finite(v: float) -> bool:
+    return v == v and v not in (float("inf"), float("-inf"))
