@@ -7,15 +7,31 @@ Nothing is clipped or guessed.
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 
 import torch
+
+SEED_MAX = 2**32 - 1  # what Python, NumPy and torch all accept as a seed
 
 
 def positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def seed(value, name: str = "seed") -> int:
+    """A random seed: an integer in [0, 2**32 - 1], the range Python, NumPy and torch all accept."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value <= SEED_MAX:
+        raise ValueError(f"{name} must be an integer in [0, 2**32 - 1], got {value!r}")
+    return int(value)
+
+
+def flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def finite_number(value, name: str, minimum: float | None = None, strict: bool = False) -> float:
@@ -37,11 +53,29 @@ def float_tensor(x, name: str, ndim: int | None = None) -> torch.Tensor:
     return x
 
 
-def images(x, name: str = "images") -> torch.Tensor:
-    """A batch of MNIST-sized images: float ``[N, 1, 28, 28]`` with values in [0, 1]."""
+def finite(x: torch.Tensor, name: str) -> torch.Tensor:
+    if not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(f"{name} must hold finite values (no NaN or inf)")
+    return x
+
+
+def nonempty(x: torch.Tensor, name: str) -> torch.Tensor:
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one row, got shape {tuple(x.shape)}")
+    return x
+
+
+def image_shape(x, name: str = "images") -> torch.Tensor:
+    """The free part of :func:`images`: type, dtype and shape, no look at the values (no host sync)."""
     float_tensor(x, name)
     if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape [N, 1, 28, 28] with N >= 1, got {tuple(x.shape)}")
+    return x
+
+
+def images(x, name: str = "images") -> torch.Tensor:
+    """A batch of MNIST-sized images: float ``[N, 1, 28, 28]`` with values in [0, 1]."""
+    image_shape(x, name)
     x_ = x.detach()
     if not bool(torch.isfinite(x_).all()) or float(x_.min()) < 0.0 or float(x_.max()) > 1.0:
         raise ValueError(f"{name} must hold finite values in [0, 1] (divide raw pixels by 255)")
@@ -76,6 +110,20 @@ def value_range(r, name: str) -> tuple[float, float]:
 
 
 def one_of(value, name: str, options) -> str:
-    if value not in options:
+    if isinstance(value, bool) or value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
     return value
+
+
+def path(value, name: str = "path") -> os.PathLike | str:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise ValueError(f"{name} must be a file path (str or pathlib.Path), got {value!r}")
+    return value
+
+
+def finite_model(model, name: str = "model"):
+    """Every weight finite: a model with NaN weights decodes to nonsense, silently."""
+    for pname, p in model.named_parameters():
+        if not bool(torch.isfinite(p.detach()).all()):
+            raise ValueError(f"{name} has non-finite weights (in {pname}); it may come from a diverged training run")
+    return model

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from numbers import Integral
 from pathlib import Path
 
 QUICK_ENV = "VAE_BOOK_QUICK"
@@ -15,11 +16,19 @@ def quick_mode() -> bool:
     return value == "1"
 
 
-def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints") -> Path:
-    """``<root>/<quick|full>/<name>.pt``: quick-mode models never stand in for the book's."""
-    if not name or not all(c.isalnum() or c in " _-" for c in name):
+def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train: int | None = None) -> Path:
+    """``<root>/<quick|full>[/<n_train>-images]/<name>.pt``: quick-mode models never stand in for the
+    book's, and models of the offline digits and of full MNIST never overwrite each other."""
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in " _-" for c in name):
         raise ValueError(f"name must be letters, digits, spaces, '_' or '-', got {name!r}")
-    return Path(root) / ("quick" if quick_mode() else "full") / f"{name.lower().replace(' ', '_')}.pt"
+    if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"root must be a folder path, got {root!r}")
+    folder = Path(root) / ("quick" if quick_mode() else "full")
+    if n_train is not None:
+        if isinstance(n_train, bool) or not isinstance(n_train, Integral) or n_train < 1:
+            raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
+        folder = folder / f"{int(n_train)}-images"
+    return folder / f"{name.lower().replace(' ', '_')}.pt"
 
 
 def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
@@ -29,8 +38,10 @@ def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
     ``quick=None`` reads :func:`quick_mode`. Chapter 04 uses this too, so that a model it has to
     retrain is the model chapter 03 would have saved.
     """
-    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
+    if isinstance(n_train, bool) or not isinstance(n_train, Integral) or n_train < 1:
         raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
+    if quick is not None and not isinstance(quick, bool):
+        raise ValueError(f"quick must be True, False or None, got {quick!r}")
     if quick if quick is not None else quick_mode():
         return 20
     return 60 if n_train <= 10_000 else 20

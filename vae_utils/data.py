@@ -9,6 +9,7 @@ back to the second within seconds when the network is unreachable.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import socket
 from pathlib import Path
@@ -160,6 +161,14 @@ def _offline_split(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
     chosen = rng.permutation(chosen)  # mix the digits; both splits draw the same per-digit permutations first
     images = torch.from_numpy(pixels[chosen].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     return images, torch.from_numpy(digits[chosen].astype(np.int64))
+
+
+def fingerprint(images: torch.Tensor) -> str:
+    """A short hash of the images' pixels (as 8-bit grey levels): tells the offline set, full MNIST
+    and any other training set apart, so that a checkpoint is never reused for other data."""
+    _checks.image_shape(images, "images")
+    pixels = (images.detach().cpu().float() * 255).round().clamp(0, 255).to(torch.uint8)
+    return hashlib.sha1(pixels.numpy().tobytes()).hexdigest()[:16]
 
 
 def binarize(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:

@@ -8,7 +8,6 @@ Every function returns the per-image value averaged over the batch.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from . import _checks
 
@@ -20,6 +19,30 @@ def _pair(x_hat: torch.Tensor, x: torch.Tensor) -> None:
     _checks.images(x_hat, "x_hat")
     if x_hat.shape != x.shape:
         raise ValueError(f"x_hat must have the shape of x {tuple(x.shape)}, got {tuple(x_hat.shape)}")
+
+
+# The formulas, unchecked. They reduce over an image's pixels (the last three dimensions) or a
+# code's coordinates (the last one), then average over the batch: [N, ...] gives a number,
+# [K, N, ...] (K stacked models, see vae_utils.ensemble) gives K numbers. No host sync.
+
+def _squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (x_hat - x).pow(2).flatten(-3).sum(-1).mean(-1)
+
+
+def _binary_cross_entropy(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    # As torch's binary_cross_entropy: logs clamped at -100, so x_hat = 0 or 1 gives a finite loss.
+    log_p, log_not_p = torch.log(x_hat).clamp_min(-100), torch.log1p(-x_hat).clamp_min(-100)
+    return -(x * log_p + (1 - x) * log_not_p).flatten(-3).sum(-1).mean(-1)
+
+
+def _kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar)
+
+
+def _vae_loss_terms(x_hat, x, mu, logvar, beta, likelihood: str):
+    recon = (_squared_error if likelihood == "gaussian" else _binary_cross_entropy)(x_hat, x)
+    kl = _kl_per_dimension(mu, logvar).sum(-1).mean(-1)
+    return recon + beta * kl, recon, kl
 
 
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -35,7 +58,7 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     :math:`\tfrac12` KL (:math:`\beta = \tfrac12`, or a decoder variance :math:`\sigma_x^2 = \tfrac12`).
     """
     _pair(x_hat, x)
-    return 0.5 * (x_hat - x).pow(2).flatten(1).sum(1).mean()
+    return _squared_error(x_hat, x)
 
 
 def bernoulli_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -46,7 +69,7 @@ def bernoulli_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch
     The negative log-likelihood of a Bernoulli decoder, in nats per image.
     """
     _pair(x_hat, x)
-    return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(1).mean()
+    return _binary_cross_entropy(x_hat, x)
 
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -59,11 +82,15 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     the same number but stays accurate (and non-negative) when :math:`\sigma_j^2 \approx 1`.
     A coordinate whose KL is near 0 for every image carries no information: posterior collapse.
     """
-    _checks.float_tensor(mu, "mu", ndim=2)
-    _checks.float_tensor(logvar, "logvar", ndim=2)
+    _moments(mu, logvar)
+    return _kl_per_dimension(mu, logvar)
+
+
+def _moments(mu, logvar) -> None:
+    _checks.nonempty(_checks.finite(_checks.float_tensor(mu, "mu", ndim=2), "mu"), "mu")
+    _checks.finite(_checks.float_tensor(logvar, "logvar", ndim=2), "logvar")
     if mu.shape != logvar.shape:
         raise ValueError(f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}")
-    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar)
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -92,7 +119,8 @@ def vae_loss(
     """
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
-    recon_fn = reconstruction_loss if likelihood == "gaussian" else bernoulli_reconstruction_loss
-    recon = recon_fn(x_hat, x)
-    kl = kl_divergence(mu, logvar)
-    return recon + beta * kl, recon, kl
+    _pair(x_hat, x)
+    _moments(mu, logvar)
+    if mu.shape[0] != x.shape[0]:
+        raise ValueError(f"mu must have one row per image of x ({x.shape[0]}), got {tuple(mu.shape)}")
+    return _vae_loss_terms(x_hat, x, mu, logvar, beta, likelihood)

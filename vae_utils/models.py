@@ -25,7 +25,7 @@ class VAE(nn.Module):
         super().__init__()
         self.latent_dim = _checks.positive_int(latent_dim, "latent_dim")
         self.arch = _checks.one_of(arch, "arch", ARCHS)
-        if len(hidden) != 2:
+        if not isinstance(hidden, (tuple, list)) or len(hidden) != 2:
             raise ValueError(f"hidden must be a pair of layer widths, got {hidden!r}")
         h1, h2 = (_checks.positive_int(h, "hidden") for h in hidden)
         self.config = {"latent_dim": self.latent_dim, "arch": self.arch, "hidden": [h1, h2]}
@@ -53,9 +53,19 @@ class VAE(nn.Module):
         # One layer predicts mu and log sigma^2 together; encode() splits them.
         self.to_moments = nn.Linear(features, 2 * latent_dim)
 
+    # Public methods check their input (a clear error for raw 0-255 pixels) and cast it to the
+    # model's dtype and device, so float64 inputs work like float32 ones. The training loop checks
+    # its images once and then calls the unchecked ``_``-methods: no host sync per step.
+
+    def _as_input(self, t: torch.Tensor) -> torch.Tensor:
+        p = next(self.parameters())
+        return t.to(device=p.device, dtype=p.dtype)
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)`` of q(z|x), each ``[N, latent_dim]``."""
-        _checks.images(x, "x")
+        return self._encode(self._as_input(_checks.images(x, "x")))
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.to_moments(self.encoder(x)).chunk(2, dim=1)
         return mu, logvar
 
@@ -63,23 +73,30 @@ class VAE(nn.Module):
         r"""Sample :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
 
         The randomness sits in :math:`\varepsilon`, so gradients flow through
-        :math:`\mu` and :math:`\sigma` (the reparametrization trick).
+        :math:`\mu` and :math:`\sigma` (the reparametrisation trick).
         """
         _checks.latents(mu, "mu", self.latent_dim)
         _checks.latents(logvar, "logvar", self.latent_dim)
         if mu.shape != logvar.shape:
             raise ValueError(f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}")
+        return self._reparameterize(mu, logvar)
+
+    @staticmethod
+    def _reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map latent codes ``[N, latent_dim]`` to images ``[N, 1, 28, 28]`` in [0, 1]."""
-        _checks.latents(z, "z", self.latent_dim)
-        return self.decoder(z)
+        _checks.finite(_checks.latents(z, "z", self.latent_dim), "z")
+        return self.decoder(self._as_input(z))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, sample one z per image, decode: ``(x_hat, mu, logvar)``."""
-        mu, logvar = self.encode(x)
-        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+        return self._forward(self._as_input(_checks.images(x, "x")))
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self._encode(x)
+        return self.decoder(self._reparameterize(mu, logvar)), mu, logvar
 
 
 def device_of(model: nn.Module) -> torch.device:

@@ -1,0 +1,85 @@
+"""The stacked ensemble trains each member exactly as train_vae trains that model alone."""
+import pytest
+import torch
+
+from vae_utils import set_seed
+from vae_utils.ensemble import StackedVAE, train_together
+from vae_utils.losses import vae_loss
+from vae_utils.models import VAE
+from vae_utils.training import TrainingDiverged, train_vae
+
+BETAS = [0.0, 0.5, 1.0, 4.0]
+
+
+def fresh(seed=0, hidden=(64, 32)):
+    set_seed(seed)
+    return VAE(hidden=hidden)
+
+
+def test_each_member_has_its_own_models_loss_and_gradients(small_batch):
+    x, _ = small_batch
+    models = [fresh(k) for k in range(len(BETAS))]
+    stacked = StackedVAE(models)
+    torch.manual_seed(5)
+    x_hat, mu, logvar = stacked(x)
+    from vae_utils.losses import _vae_loss_terms
+
+    total, _, _ = _vae_loss_terms(x_hat, x, mu, logvar, torch.tensor(BETAS), "gaussian")
+    total.sum().backward()
+    for k, (model, beta) in enumerate(zip(models, BETAS)):
+        torch.manual_seed(5)  # the same noise: one draw [N, J], shared by the members
+        alone, _, _ = vae_loss(*_reorder(model(x), x), beta=beta)
+        alone.backward()
+        torch.testing.assert_close(total[k], alone, rtol=1e-5, atol=1e-5)
+        grads = [p.grad[k] for pair in zip(stacked.weights, stacked.biases) for p in pair]
+        mine = [g for layer in _linears(model) for g in (layer.weight.grad, layer.bias.grad)]
+        for a, b in zip(grads, mine):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _reorder(out, x):
+    x_hat, mu, logvar = out
+    return x_hat, x, mu, logvar
+
+
+def _linears(model):
+    from vae_utils.ensemble import _linears
+
+    return _linears(model)
+
+
+def test_training_together_equals_training_alone(digits):
+    (x, _), _ = digits
+    images = x[:512]
+    together = [fresh(k) for k in range(len(BETAS))]
+    histories = train_together(together, images, betas=BETAS, epochs=3, batch_size=128, seed=11,
+                               device="cpu", progress=False)
+    for k, beta in enumerate(BETAS):
+        alone = fresh(k)
+        history = train_vae(alone, images, epochs=3, beta=beta, batch_size=128, seed=11, device="cpu", progress=False)
+        for key in ("loss", "recon", "kl"):
+            assert histories[k][key] == pytest.approx(history[key], rel=1e-4, abs=1e-4)
+        for p, q in zip(together[k].parameters(), alone.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-4)  # 12 Adam steps of float rounding
+        assert not together[k].training
+
+
+def test_only_one_architecture_stacks():
+    with pytest.raises(ValueError, match=r"^models\[1\]"):
+        StackedVAE([VAE(hidden=(64, 32)), VAE(hidden=(32, 16))])
+    with pytest.raises(ValueError, match=r"^models\[0\]"):
+        StackedVAE([VAE(arch="conv")])
+    with pytest.raises(ValueError, match="^betas"):
+        train_together([VAE()], torch.rand(4, 1, 28, 28), betas=[1.0, 2.0], epochs=1)
+
+
+def test_divergence_of_one_member_is_reported_and_rolled_back(digits):
+    (x, _), _ = digits
+    models = [fresh(0), fresh(1)]
+    initial = [[p.detach().clone() for p in m.parameters()] for m in models]
+    with pytest.raises(TrainingDiverged, match=r"diverged in epoch 1, step \d+.*Try a lower lr"):
+        train_together(models, x[:512], betas=[1.0, 1.0], epochs=2, lr=5.0, seed=0, device="cpu", progress=False)
+    for m, before in zip(models, initial):
+        assert not m.training
+        for p, q in zip(m.parameters(), before):
+            assert torch.equal(p, q)
