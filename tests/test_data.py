@@ -1,3 +1,7 @@
+import http.server
+import threading
+import time
+
 import pytest
 import torch
 import torchvision
@@ -53,7 +57,7 @@ def test_torchvision_reads_a_complete_cache(tmp_path, digits, capsys):
         assert images.shape == (50, 1, 28, 28) and labels.dtype == torch.int64
         torch.testing.assert_close(images, x[:50], atol=0.5 / 255, rtol=0)
         assert torch.equal(labels, y[:50])
-        assert "torchvision" in capsys.readouterr().out
+        assert "a torchvision-format cache that is not the full MNIST" in capsys.readouterr().out
     images, _ = load_mnist("test", source="torchvision", root=tmp_path)
     assert images.shape[0] == 20
 
@@ -72,8 +76,9 @@ def test_partial_cache_offline_says_what_to_delete(tmp_path, digits, monkeypatch
     raw = write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
     (raw / "t10k-labels-idx1-ubyte").unlink()
     monkeypatch.setattr(data, "network_reachable", lambda timeout=0: False)
-    with pytest.raises(RuntimeError, match="partial .*Delete the folder"):
+    with pytest.raises(RuntimeError, match="partial: it has .* but not t10k-labels-idx1-ubyte. Delete the folder") as err:
         load_mnist("train", source="auto", root=tmp_path)
+    assert "network" not in str(err.value)  # the network was never checked: say what was found
 
 
 @pytest.mark.parametrize("kwargs, name", [({"split": "validation"}, "split"), ({"source": "kaggle"}, "source")])
@@ -93,3 +98,50 @@ def test_binarize_uses_a_fixed_threshold(digits):
     for bad in (0.0, 1.0, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="^threshold"):
             binarize(x[:10], threshold=bad)
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """A mirror that answers at once, then sends one byte every 0.2 s: no socket timeout fires."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "10000000")
+        self.end_headers()
+        for _ in range(150):  # bounded: at most 30 s, whatever happens
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_mirror_cannot_hold_the_download_past_its_deadline(tmp_path, monkeypatch, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_address[1]}/"])
+        start = time.perf_counter()
+        x, _ = load_mnist("test", source="auto", root=tmp_path, download_deadline=3.0)
+        elapsed = time.perf_counter() - start
+    finally:
+        server.shutdown()
+    assert x.shape[0] == 1000 and elapsed < 15, elapsed
+    assert "download failed: not complete after 3 s" in capsys.readouterr().out
+    assert not any(p.name.startswith(".mnist-download") for p in tmp_path.iterdir())  # nothing left behind
+
+
+def test_cache_contents_are_checked(tmp_path, digits):
+    (x, y), (xt, yt) = digits
+    raw = write_torchvision_cache(tmp_path, (x[:50], y[:50]), (xt[:20], yt[:20]))
+    labels = bytearray((raw / "train-labels-idx1-ubyte").read_bytes())
+    labels[8] = 255  # the first label
+    (raw / "train-labels-idx1-ubyte").write_bytes(bytes(labels))
+    with pytest.raises(RuntimeError, match="labels outside 0..9.*Delete the folder"):
+        load_mnist("train", source="torchvision", root=tmp_path)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"not the published file")
+    with pytest.raises(RuntimeError, match="MD5"):
+        load_mnist("test", source="torchvision", root=tmp_path)

@@ -3,6 +3,7 @@
 Each test here failed before the fix it guards.
 """
 import os
+import re
 import sys
 import threading
 
@@ -155,3 +156,57 @@ def test_threads_saving_the_same_checkpoint_never_collide(tmp_path, tiny_vae):
     assert errors == []
     assert load_checkpoint(tmp_path / "shared.pt").model.config == tiny_vae.config
     assert [p.name for p in tmp_path.iterdir()] == ["shared.pt"]
+
+
+# --- the static explorer's budget, names and degenerate boxes -----------------------------
+
+
+@pytest.fixture(scope="module")
+def noisy_models():
+    out = {}
+    for k, name in enumerate(("a", "<b>&amp;</b>")):
+        set_seed(10 + k)
+        model = VAE(hidden=(64, 32)).eval()
+        with torch.no_grad():
+            model.decoder[-3].bias.copy_(torch.randn(784) * 4)  # speckled decodes compress badly
+        out[name] = model
+    return out
+
+
+def test_explorer_size_is_decided_before_any_decoding(noisy_models, monkeypatch):
+    from vae_utils import explore
+
+    calls = []
+    real = explore.grid_sprite
+    monkeypatch.setattr(explore, "grid_sprite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with pytest.raises(ValueError, match=r"^grid=80 cannot fit"):
+        explore.static_explorer(noisy_models, grid=80)
+    assert calls == []
+    page = explore.static_explorer(noisy_models).data  # the default fits any two models
+    assert len(page.encode()) <= explore.MAX_STATIC_BYTES
+    assert re.search(r"on a \d+ &times; \d+ grid per model, (16|256) grey levels", page)
+
+
+def test_explorer_escapes_names_and_checks_ranges(noisy_models):
+    from vae_utils.explore import static_explorer
+
+    page = static_explorer(noisy_models, grid=5).data
+    assert "&lt;b&gt;&amp;amp;&lt;/b&gt;</button>" in page and "<b>&amp;</b></button>" not in page
+    assert "</b>" not in page.split("<script>")[1]  # names inside the script cannot close a tag
+    with pytest.raises(ValueError, match="^ranges names no model"):
+        static_explorer(noisy_models, grid=5, ranges={"c": ((0, 1), (0, 1))})
+
+
+def test_degenerate_boxes_and_broken_models(x, noisy_models):
+    from vae_utils.explore import latent_explorer, static_explorer
+    from vae_utils.latent import latent_box
+
+    ui = latent_explorer({"a": noisy_models["a"]}, x[:1])  # one image: a box of width 0
+    assert ui.z1.max - ui.z1.min == pytest.approx(0.5)
+    static_explorer({"a": noisy_models["a"]}, grid=5, images=x[:1].repeat(5, 1, 1, 1))  # identical images
+    assert latent_box(torch.zeros(4, 2)) == [(-0.25, 0.25), (-0.25, 0.25)]
+    broken = VAE(hidden=(64, 32)).eval()
+    with torch.no_grad():
+        broken.decoder[0].weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match=r"^models\['n'\] has non-finite weights"):
+        latent_explorer({"n": broken})

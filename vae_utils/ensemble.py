@@ -57,8 +57,11 @@ class StackedVAE(nn.Module):
         """One shared batch ``[N, 1, 28, 28]`` through every member: ``x_hat`` ``[K, N, 1, 28, 28]``,
         ``mu`` and ``logvar`` ``[K, N, J]``. One noise draw ``[N, J]`` is shared by all members, as each
         member trained alone with the same seed would draw it."""
-        h = x.flatten(1).expand(self.K, -1, -1)
-        h = torch.relu(self._layer(0, h))
+        # The first layer reads the same images for every member: one matrix multiply [N, 784] x
+        # [784, K * 512] serves them all (cheaper than K copies of the batch).
+        W0, b0 = self.weights[0], self.biases[0]
+        h = torch.addmm(b0.flatten(), x.flatten(1), W0.flatten(0, 1).T)  # [N, K * 512]
+        h = torch.relu(h.view(x.shape[0], self.K, -1).transpose(0, 1))  # [K, N, 512]
         h = torch.relu(self._layer(1, h))
         mu, logvar = self._layer(2, h).chunk(2, dim=2)
         eps = torch.randn_like(mu[0])

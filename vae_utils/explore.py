@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ from .plotting import DIGIT_CMAP
 
 PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_STATIC_BYTES = 1_500_000  # per explorer: a page must stay light
+DEFAULT_GRID = 33
+_explorer_ids = itertools.count()  # element ids unique per explorer on a page
 
 
 def _uint8(pixels: torch.Tensor) -> np.ndarray:
@@ -33,15 +37,41 @@ def decode_uint8(model: VAE, z: torch.Tensor) -> np.ndarray:
     return _uint8(decode_latents(model, z)[:, 0])
 
 
-def png_bytes(array: np.ndarray, smallest: bool = False) -> bytes:
+def quantize_grey(array: np.ndarray, levels: int) -> np.ndarray:
+    """The grey values a PNG with ``levels`` evenly spaced grey levels shows for a ``uint8`` picture."""
+    step = 255 / (levels - 1)
+    return (np.round(np.round(array / step) * step)).astype(np.uint8)
+
+
+def png_bytes(array: np.ndarray, smallest: bool = False, levels: int = 256) -> bytes:
     """Encode a ``uint8`` grey ``[H, W]`` or RGB(A) ``[H, W, C]`` array as PNG.
 
     Fast by default (live sliders); ``smallest=True`` compresses hardest (precomputed pages).
+    ``levels=16`` stores a grey picture with 16 grey levels (4 bits a pixel): half the bytes,
+    the values of :func:`quantize_grey`.
     """
     from PIL import Image
 
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim not in (2, 3) or array.size == 0:
+        raise ValueError(f"array must be a non-empty uint8 [H, W] or [H, W, C] numpy array, got "
+                         f"{getattr(array, 'dtype', type(array).__name__)} {getattr(array, 'shape', '')}")
+    _checks.flag(smallest, "smallest")
+    _checks.one_of(levels, "levels", (16, 256))
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="png", compress_level=9 if smallest else 1, optimize=smallest)
+    if levels == 256 and array.ndim == 3 and smallest:
+        # Precomputed colour pictures (scatters) as a 64-colour palette: a quarter of the bytes.
+        image = Image.fromarray(array[..., :3]).quantize(colors=64, method=Image.Quantize.MEDIANCUT,
+                                                         dither=Image.Dither.NONE)
+        image.save(buffer, format="png", compress_level=9, optimize=True)
+    elif levels == 256:
+        Image.fromarray(array).save(buffer, format="png", compress_level=9 if smallest else 1, optimize=smallest)
+    else:
+        if array.ndim != 2:
+            raise ValueError(f"array must be a grey [H, W] picture for levels={levels}, got shape {array.shape}")
+        index = np.round(array / (255 / (levels - 1))).astype(np.uint8)
+        image = Image.fromarray(index, mode="P")
+        image.putpalette([v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3])
+        image.save(buffer, format="png", bits=4, compress_level=9 if smallest else 1, optimize=False)
     return buffer.getvalue()
 
 
@@ -58,6 +88,7 @@ def _check_models(models) -> dict[str, VAE]:
             raise ValueError(f"models[{name!r}] must have latent_dim=2 for the latent plane, got {model.latent_dim}")
         if model.training:
             raise ValueError(f"models[{name!r}] is in training mode; call model.eval() first")
+        _checks.finite_model(model, f"models[{name!r}]")
     return models
 
 
@@ -73,10 +104,21 @@ def _check_data(images, labels) -> None:
 
 def model_boxes(models: dict[str, VAE], images: torch.Tensor | None = None, ranges: dict | None = None) -> dict:
     """Slider ranges per model: ``ranges[name]`` if given, else the model's data box, else the prior's."""
+    models = _check_models(models)
+    _check_data(images, None)
+    if ranges is not None:
+        if not isinstance(ranges, dict):
+            raise ValueError(f"ranges must be a dict of model name -> ((z1 low, z1 high), (z2 low, z2 high)), got {ranges!r}")
+        unknown = [k for k in ranges if k not in models]
+        if unknown:
+            raise ValueError(f"ranges names no model: {unknown}; the models are {list(models)}")
     boxes = {}
     for name, model in models.items():
         if ranges and name in ranges:
-            (x, y) = ranges[name]
+            try:
+                (x, y) = ranges[name]
+            except (TypeError, ValueError):
+                raise ValueError(f"ranges[{name!r}] must be a pair of (low, high) pairs, got {ranges[name]!r}") from None
             boxes[name] = (_checks.value_range(x, f"ranges[{name!r}][0]"), _checks.value_range(y, f"ranges[{name!r}][1]"))
         elif images is not None:
             boxes[name] = tuple(latent_box(encode_means(model, images)))
@@ -245,54 +287,91 @@ def grid_sprite(model: VAE, box, grid: int) -> np.ndarray:
     return tile_images(tiles, grid).astype(np.uint8)
 
 
-def _data_uri(array: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(array, smallest=True)).decode("ascii")
+def _data_uri(array: np.ndarray, levels: int = 256) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(array, smallest=True, levels=levels)).decode("ascii")
 
 
-def static_explorer(models: dict[str, VAE], grid: int = 33, images: torch.Tensor | None = None,
+def sprite_bytes_bound(grid: int, levels: int) -> int:
+    """An upper bound on the base64 bytes of one ``grid x grid`` sprite PNG, whatever the decodes:
+    every row stored raw (a filter byte and the pixels; zlib's worst case adds about 0.1 %), plus
+    the PNG's chunks, times 4/3 for base64."""
+    side = 28 * grid
+    row = (side if levels == 256 else -(-side // 2)) + 1
+    return -(-4 * (int(side * row * 1.001) + 2048) // 3)
+
+
+def _fit(grid, n_models: int, room: int) -> tuple[int, int]:
+    """The grid and grey levels for ``n_models`` sprites in ``room`` bytes, decided before decoding."""
+    if grid is not None:
+        grid = _checks.positive_int(grid, "grid", minimum=2)
+        for levels in (256, 16):
+            if n_models * sprite_bytes_bound(grid, levels) <= room:
+                return grid, levels
+        raise ValueError(f"grid={grid} cannot fit {n_models} model(s) in the {MAX_STATIC_BYTES:,}-byte budget "
+                         f"even with 16 grey levels; use a grid of at most {_fit(None, n_models, room)[0]}")
+    for g in range(DEFAULT_GRID, 1, -1):
+        for levels in (256, 16):
+            if n_models * sprite_bytes_bound(g, levels) <= room:
+                return g, levels
+    raise ValueError(f"models: {n_models} models cannot fit in the {MAX_STATIC_BYTES:,}-byte budget; pass fewer")
+
+
+def static_explorer(models: dict[str, VAE], grid: int | None = None, images: torch.Tensor | None = None,
                     labels: torch.Tensor | None = None, ranges: dict | None = None):
     """Kernel-free sliders: precomputed decodes on a ``grid x grid`` lattice per model.
 
     Emits self-contained HTML and JavaScript (no external script, no kernel): two range inputs,
     a model toggle, the decoded digit (drawn from one PNG sprite per model) and a marker on a
     small latent scatter. Returns ``IPython.display.HTML``.
+
+    The page must stay within ``MAX_STATIC_BYTES`` for *any* models, so the size is bounded before
+    anything is decoded: with ``grid=None`` the explorer uses a 33 x 33 grid with 256 grey levels
+    if that always fits, else 16 grey levels, else the largest grid that fits; an explicit ``grid``
+    that cannot fit raises at once. The page says which grid and levels it uses.
     """
     from IPython.display import HTML
 
     models = _check_models(models)
-    grid = _checks.positive_int(grid, "grid", minimum=2)
     _check_data(images, labels)
     boxes = model_boxes(models, images, ranges)
+    scatters = {name: _scatter_background(model, images, labels, boxes[name]) for name, model in models.items()}
+    scatter_uris = {name: _data_uri(sc.rgb) for name, sc in scatters.items()}
+    room = MAX_STATIC_BYTES - len(_STATIC_TEMPLATE.encode()) - 4096 - sum(len(u) for u in scatter_uris.values())
+    grid, levels = _fit(grid, len(models), room)
     payload = {}
     for name, model in models.items():
-        scatter = _scatter_background(model, images, labels, boxes[name])
+        scatter = scatters[name]
         payload[name] = {
-            "sprite": _data_uri(grid_sprite(model, boxes[name], grid)),
-            "scatter": _data_uri(scatter.rgb),
+            "sprite": _data_uri(grid_sprite(model, boxes[name], grid), levels=levels),
+            "scatter": scatter_uris[name],
             "box": boxes[name],
             "px": [scatter.left, scatter.right, scatter.top, scatter.bottom],
         }
-    data = json.dumps({"grid": grid, "models": payload})
-    uid = "lx" + hashlib.sha1(data.encode()).hexdigest()[:10]
-    html = _STATIC_TEMPLATE.replace("UID", uid).replace("GRID_MAX", str(grid - 1)).replace("DATA_JSON", data)
-    buttons = "".join(f'<button type="button" data-model="{i}">{name}</button>' for i, name in enumerate(models))
-    html = html.replace("BUTTONS", buttons)
-    if len(html.encode()) > MAX_STATIC_BYTES:
-        raise ValueError(f"grid={grid} makes the explorer {len(html.encode()):,} bytes, over the "
-                         f"{MAX_STATIC_BYTES:,}-byte budget; use a smaller grid")
-    return HTML(html)
+    data = json.dumps({"grid": grid, "models": payload}).replace("</", "<\\/")  # no early </script>
+    uid = f"lx{next(_explorer_ids)}-{hashlib.sha1(data.encode()).hexdigest()[:10]}"
+    note = f"precomputed on a {grid} &times; {grid} grid per model, {levels} grey levels"
+    page = (_STATIC_TEMPLATE.replace("UID", uid).replace("GRID_MAX", str(grid - 1)).replace("GRID_NOTE", note)
+            .replace("DATA_JSON", data))
+    buttons = "".join(f'<button type="button" data-model="{i}">{html.escape(str(name))}</button>'
+                      for i, name in enumerate(models))
+    page = page.replace("BUTTONS", buttons)
+    if len(page.encode()) > MAX_STATIC_BYTES:  # cannot happen: the bound above holds for any decodes
+        raise AssertionError(f"the explorer is {len(page.encode()):,} bytes despite its size bound")
+    return HTML(page)
 
 
 _STATIC_TEMPLATE = """
 <div id="UID" class="latent-explorer" style="font-family: sans-serif; font-size: 14px;">
   <div class="lx-models" style="margin-bottom: 6px;">model: BUTTONS</div>
-  <label>z1 <input class="lx-z1" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"></label>
+  <label>z1 <input class="lx-z1" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"
+                   aria-label="z1, the first latent coordinate"></label>
   <span class="lx-z1-value"></span><br>
-  <label>z2 <input class="lx-z2" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"></label>
+  <label>z2 <input class="lx-z2" type="range" min="0" max="GRID_MAX" step="1" style="width: 300px;"
+                   aria-label="z2, the second latent coordinate"></label>
   <span class="lx-z2-value"></span>
   <div style="display: flex; align-items: center; gap: 16px; margin-top: 8px;">
     <canvas class="lx-digit" width="168" height="168" style="border: 1px solid #888; image-rendering: pixelated;"
-            aria-label="decoded digit"></canvas>
+            role="img" aria-label="decoded digit"></canvas>
     <div style="position: relative;">
       <img class="lx-scatter" alt="latent means of the test digits" style="display: block;">
       <div class="lx-marker" style="position: absolute; width: 10px; height: 10px; margin: -6px 0 0 -6px;
@@ -300,6 +379,7 @@ _STATIC_TEMPLATE = """
     </div>
   </div>
 </div>
+<p class="lx-note" style="font-size: 12px; color: #555;">Decodes GRID_NOTE.</p>
 <script>
 (function () {
   const root = document.getElementById("UID");

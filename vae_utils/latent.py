@@ -32,14 +32,27 @@ def decode_latents(model: VAE, z: torch.Tensor, batch_size: int = 1024) -> torch
     return torch.cat([model.decode(b.to(dev)).cpu() for b in z.float().split(batch_size)])
 
 
+MIN_BOX_WIDTH = 0.5  # a collapsed model's codes, or a single image's, sit on a point
+
+
 def latent_box(means: torch.Tensor, percentiles: tuple[float, float] = (1.0, 99.0)) -> list[tuple[float, float]]:
-    """Per latent dimension, the ``(low, high)`` percentiles of the encoded means: the data's box."""
-    _checks.float_tensor(means, "means", ndim=2)
-    low, high = percentiles
+    """Per latent dimension, the ``(low, high)`` percentiles of the encoded means: the data's box.
+
+    A side narrower than ``MIN_BOX_WIDTH`` (0.5) is widened to it about its centre, so that a box
+    around one code, or the codes of a collapsed model, can still be drawn and walked."""
+    _checks.nonempty(_checks.finite(_checks.float_tensor(means, "means", ndim=2), "means"), "means")
+    try:
+        low, high = (float(p) for p in percentiles)
+    except (TypeError, ValueError):
+        raise ValueError(f"percentiles must be a pair (low, high), got {percentiles!r}") from None
     if not 0 <= low < high <= 100:
         raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}")
-    q = np.percentile(means.numpy(), [low, high], axis=0)
-    return [(float(a), float(b)) for a, b in q.T]
+    q = np.percentile(means.detach().cpu().double().numpy(), [low, high], axis=0)
+    box = []
+    for a, b in q.T:
+        centre, half = (a + b) / 2, max(b - a, MIN_BOX_WIDTH) / 2
+        box.append((float(centre - half), float(centre + half)) if b - a < MIN_BOX_WIDTH else (float(a), float(b)))
+    return box
 
 
 def latent_grid(x_range, y_range, n: int) -> torch.Tensor:

@@ -161,6 +161,25 @@ def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
     }
 
 
+def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
+    """The beta sweep's claims, from :func:`summarize` of one model per beta (0 and 1 included).
+
+    Comparisons only, so that they hold for any random seed and data size."""
+    if not isinstance(sweep, dict) or not {0.0, 1.0} <= set(sweep) or len(sweep) < 3:
+        raise ValueError("sweep must map at least three betas, 0 and 1 among them, to summarize() dicts")
+    betas = sorted(sweep)
+    largest, smallest_positive = betas[-1], betas[1]
+    entropy = {b: sweep[b]["completeness"]["label_entropy"] for b in betas}
+    return {
+        "completeness rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
+        "completeness rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
+        "every positive beta gives smoother paths than beta = 0":
+            all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in betas if b > 0),
+        "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest]["kl"] < sweep[1.0]["kl"],
+        "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed": sweep[largest]["kl"] < 0.5,
+    }
+
+
 class ClaimFailed(AssertionError):
     """A claim the book prints as holding does not hold for the model that was just trained."""
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
 import torch
 
 from . import _checks
 from .latent import decode_latents, encode_means, latent_grid, tile_images
 
-DIGIT_CMAP = "tab10"
+# Paul Tol's "muted" palette (nine colours designed to stay apart for colour-blind readers) and
+# a pale grey for the tenth digit.
+DIGIT_CMAP = ListedColormap(["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+                             "#882255", "#AA4499", "#BBBBBB"], name="digits")
 
 
 def _axes(ax):

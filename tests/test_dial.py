@@ -1,0 +1,92 @@
+"""The beta dial: its frames are exactly what the renderers make, live and static agree."""
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vae_utils import set_seed
+from vae_utils.dial import DIAL_PRIOR_BOX, Frame, beta_dial, dial_frames, render_curves, static_beta_dial
+from vae_utils.explore import MAX_STATIC_BYTES, decode_uint8, grid_sprite, png_bytes, quantize_grey
+from vae_utils.latent import tile_images
+from vae_utils.metrics import summarize, train_digit_classifier
+from vae_utils.models import VAE
+
+BETAS = [0.0, 1.0, 4.0]
+
+
+def grey(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+@pytest.fixture(scope="module")
+def sweep(digits):
+    (x, y), (xt, yt) = digits
+    models = {}
+    for k, beta in enumerate(BETAS):
+        set_seed(k)
+        models[beta] = VAE(hidden=(64, 32)).eval()
+    classifier = train_digit_classifier(x[:500], y[:500], epochs=1)
+    summaries = {b: summarize(m, xt[:200], classifier, seed=0) for b, m in models.items()}
+    frames = dial_frames(models, xt[:200], yt[:200], summaries, grid=6, n_strip=5, seed=3)
+    return models, summaries, frames, (xt[:200], yt[:200])
+
+
+def test_every_frame_shows_its_own_models_decodes(sweep):
+    models, summaries, frames, _ = sweep
+    assert [f.beta for f in frames] == BETAS
+    z = torch.randn(5, 2, generator=torch.Generator().manual_seed(3))
+    for frame in frames:
+        model = models[frame.beta]
+        np.testing.assert_array_equal(grey(frame.grid), quantize_grey(grid_sprite(model, DIAL_PRIOR_BOX, 6), 16))
+        strip = tile_images(torch.from_numpy(decode_uint8(model, z)).unsqueeze(1), 5).astype(np.uint8)
+        np.testing.assert_array_equal(grey(frame.strip), quantize_grey(strip, 16))
+        assert frame.numbers["kl"] == summaries[frame.beta]["kl"]
+        assert frame.numbers["label_entropy"] == summaries[frame.beta]["completeness"]["label_entropy"]
+    numbers = [f.numbers for f in frames]
+    for k, frame in enumerate(frames):
+        assert frame.curves == png_bytes(render_curves(BETAS, numbers, k), smallest=True)
+    assert len({f.grid for f in frames}) == len(frames)  # no stale or repeated tile
+    assert len({f.scatter_own for f in frames}) == len(frames)
+
+
+def test_live_dial_swaps_the_frames_bytes(sweep):
+    _, _, frames, _ = sweep
+    ui = beta_dial(frames)
+    assert ui.beta.value == "1" and ui.grid.value == frames[1].grid
+    ui.beta.value = "4"
+    assert (ui.grid.value, ui.strip.value, ui.curves.value, ui.scatter.value) == (
+        frames[2].grid, frames[2].strip, frames[2].curves, frames[2].scatter_own)
+    assert f"{frames[2].numbers['kl']:.3f}" in ui.numbers.value
+    ui.scale.value = "common scale"
+    assert ui.scatter.value == frames[2].scatter_common
+
+
+def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
+    _, _, frames, _ = sweep
+    page = static_beta_dial(frames).data
+    assert len(page.encode()) <= MAX_STATIC_BYTES
+    assert "http" not in page and "<script src" not in page
+    data = json.loads(re.search(r"const frames = (\[.*?\]);\n", page, re.S).group(1))
+    for entry, frame in zip(data, frames):
+        assert base64.b64decode(entry["grid"].split(",", 1)[1]) == frame.grid
+        assert base64.b64decode(entry["own"].split(",", 1)[1]) == frame.scatter_own
+    second = static_beta_dial(frames).data
+    ids = lambda html: set(re.findall(r'id="([^"]+)"', html))  # noqa: E731
+    assert not ids(page) & ids(second), "two dials on one page must not share element ids"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda s: dial_frames({1.0: s[0][1.0]}, *s[3], {1.0: s[1][1.0]}), "^models"),
+    (lambda s: dial_frames(s[0], *s[3], {0.0: s[1][0.0]}), "^summaries"),
+    (lambda s: dial_frames(s[0], s[3][0], None, s[1]), "^labels"),
+    (lambda s: beta_dial([]), "^frames"),
+    (lambda s: static_beta_dial(["x", "y"]), "^frames"),
+])
+def test_bad_input_is_refused_clearly(sweep, make, message):
+    with pytest.raises(ValueError, match=message):
+        make(sweep)
