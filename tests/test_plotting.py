@@ -32,9 +32,10 @@ def test_latent_grid_layout():
 
 
 def test_tile_images_places_row_by_row():
-    imgs = torch.arange(3, dtype=torch.float32).view(3, 1, 1, 1).expand(3, 1, 28, 28)
+    imgs = (torch.arange(1, 4, dtype=torch.float32) / 4).view(3, 1, 1, 1).expand(3, 1, 28, 28)
     canvas = tile_images(imgs, ncol=2)
-    assert canvas.shape == (56, 56) and canvas[0, 28] == 1 and canvas[28, 0] == 2 and canvas[28, 28] == 0
+    assert canvas.shape == (56, 56) and canvas[0, 0] == 0.25 and canvas[0, 28] == 0.5 and canvas[28, 0] == 0.75
+    assert canvas[28, 28] == 0  # no fourth image: left black
 
 
 def test_plot_history_and_show_images(small_batch):

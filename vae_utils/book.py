@@ -21,7 +21,7 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train:
     book's, and models of the offline digits and of full MNIST never overwrite each other."""
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in " _-" for c in name):
         raise ValueError(f"name must be letters, digits, spaces, '_' or '-', got {name!r}")
-    if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)):
+    if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)) or str(root) == "":
         raise ValueError(f"root must be a folder path, got {root!r}")
     folder = Path(root) / ("quick" if quick_mode() else "full")
     if n_train is not None:

@@ -246,8 +246,8 @@ def _offline_split(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
 def fingerprint(images: torch.Tensor) -> str:
     """A short hash of the images' pixels (as 8-bit grey levels): tells the offline set, full MNIST
     and any other training set apart, so that a checkpoint is never reused for other data."""
-    _checks.image_shape(images, "images")
-    pixels = (images.detach().cpu().float() * 255).round().clamp(0, 255).to(torch.uint8)
+    _checks.images(images, "images")
+    pixels = (images.detach().cpu().float() * 255).round().to(torch.uint8)
     return hashlib.sha1(pixels.numpy().tobytes()).hexdigest()[:16]
 
 
@@ -266,7 +266,10 @@ def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
 
     Lets the torchvision code path run on any digits, e.g. the offline set, with no network.
     """
-    raw = _raw_folder(Path(root))
+    raw = _raw_folder(Path(_checks.path(root, "root")))
+    for split, pair in (("train", train), ("test", test)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"{split} must be a pair (images, labels), got {type(pair).__name__}")
     raw.mkdir(parents=True, exist_ok=True)
     for prefix, (images, labels) in (("train", train), ("t10k", test)):
         _checks.images(images, f"{prefix} images")

@@ -125,6 +125,7 @@ class LinearGaussian:
 
     def gap(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         r"""The gap :math:`D_{KL}(q \,\|\, p(z \mid x))` for :math:`q = \mathcal N(m, S)`."""
+        m, S = _vector(m, "m", self.J), _covariance(S, "S", self.J)
         return gaussian_kl(m, S, *self.posterior(x))
 
     def importance_weighted_bound(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor, K: int, *,
@@ -143,7 +144,7 @@ class LinearGaussian:
         m, S = _vector(m, "m", self.J), _covariance(S, "S", self.J)
         K = _checks.positive_int(K, "K")
         n_estimates = _checks.positive_int(n_estimates, "n_estimates", minimum=2)
-        seed = _checks.positive_int(seed, "seed", minimum=0)
+        seed = _checks.seed(seed, "seed")
         q = MultivariateNormal(m, covariance_matrix=S)
         prior = MultivariateNormal(torch.zeros(self.J, dtype=torch.float64),
                                    covariance_matrix=torch.eye(self.J, dtype=torch.float64))

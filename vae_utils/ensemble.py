@@ -57,6 +57,10 @@ class StackedVAE(nn.Module):
         """One shared batch ``[N, 1, 28, 28]`` through every member: ``x_hat`` ``[K, N, 1, 28, 28]``,
         ``mu`` and ``logvar`` ``[K, N, J]``. One noise draw ``[N, J]`` is shared by all members, as each
         member trained alone with the same seed would draw it."""
+        w = self.weights[0]
+        return self._forward(_checks.images(x, "x").to(device=w.device, dtype=w.dtype))
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # The first layer reads the same images for every member: one matrix multiply [N, 784] x
         # [784, K * 512] serves them all (cheaper than K copies of the batch).
         W0, b0 = self.weights[0], self.biases[0]
@@ -73,6 +77,11 @@ class StackedVAE(nn.Module):
 
     def copy_into(self, models: list[VAE]) -> list[VAE]:
         """Write member ``k``'s weights into ``models[k]`` (ordinary ``VAE`` objects); return them."""
+        if not isinstance(models, (list, tuple)) or len(models) != self.K:
+            raise ValueError(f"models must be a list of {self.K} vae_utils.models.VAE, got {models!r:.60}")
+        for k, m in enumerate(models):
+            if not isinstance(m, VAE) or m.config != self.config:
+                raise ValueError(f"models[{k}] must be a VAE with the config {self.config}")
         with torch.no_grad():
             for k, model in enumerate(models):
                 for i, layer in enumerate(_linears(model)):
@@ -100,10 +109,10 @@ def train_together(
     Returns one history per model (keys ``"loss"``, ``"recon"``, ``"kl"``); the models are updated in
     place and left in eval mode on ``device``. Only MLP VAEs of one configuration can be stacked.
     """
-    if not isinstance(betas, (list, tuple)) or len(betas) != (len(models) if isinstance(models, (list, tuple)) else -1):
-        raise ValueError("betas must be a list with one beta per model")
-    betas_t = [_checks.finite_number(b, f"betas[{k}]", minimum=0.0) for k, b in enumerate(betas)]
     stacked = StackedVAE(models)
+    if not isinstance(betas, (list, tuple)) or len(betas) != len(models):
+        raise ValueError(f"betas must be a list with one beta per model ({len(models)}), got {betas!r}")
+    betas_t = [_checks.finite_number(b, f"betas[{k}]", minimum=0.0) for k, b in enumerate(betas)]
     _checks.images(images, "images")
     epochs = _checks.positive_int(epochs, "epochs")
     batch_size = _checks.positive_int(batch_size, "batch_size")
@@ -130,7 +139,7 @@ def train_together(
         steps = []
         for batch in torch.randperm(n, generator=order).to(dev).split(batch_size):
             x = data[batch]
-            x_hat, mu, logvar = stacked(x)
+            x_hat, mu, logvar = stacked._forward(x)
             losses, recon, kl = _vae_loss_terms(x_hat, x, mu, logvar, beta, likelihood)  # each [K]
             optimiser.zero_grad(set_to_none=True)
             losses.sum().backward()

@@ -39,6 +39,10 @@ def decode_uint8(model: VAE, z: torch.Tensor) -> np.ndarray:
 
 def quantize_grey(array: np.ndarray, levels: int) -> np.ndarray:
     """The grey values a PNG with ``levels`` evenly spaced grey levels shows for a ``uint8`` picture."""
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.size == 0:
+        raise ValueError(f"array must be a non-empty uint8 numpy array, got "
+                         f"{getattr(array, 'dtype', type(array).__name__)} {getattr(array, 'shape', '')}")
+    _checks.one_of(levels, "levels", (16, 256))
     step = 255 / (levels - 1)
     return (np.round(np.round(array / step) * step)).astype(np.uint8)
 
@@ -282,7 +286,12 @@ def grid_sprite(model: VAE, box, grid: int) -> np.ndarray:
     The tile in row ``r``, column ``c`` is the decode at ``z = (x_c, y_{grid-1-r})``
     (see :func:`~vae_utils.latent.latent_grid`).
     """
-    z = latent_grid(box[0], box[1], grid)
+    grid = _checks.positive_int(grid, "grid", minimum=2)
+    try:
+        x_range, y_range = box
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be a pair of (low, high) pairs, got {box!r}") from None
+    z = latent_grid(x_range, y_range, grid)
     tiles = torch.from_numpy(decode_uint8(model, z)).unsqueeze(1)
     return tile_images(tiles, grid).astype(np.uint8)
 
@@ -295,6 +304,8 @@ def sprite_bytes_bound(grid: int, levels: int) -> int:
     """An upper bound on the base64 bytes of one ``grid x grid`` sprite PNG, whatever the decodes:
     every row stored raw (a filter byte and the pixels; zlib's worst case adds about 0.1 %), plus
     the PNG's chunks, times 4/3 for base64."""
+    grid = _checks.positive_int(grid, "grid", minimum=2)
+    _checks.one_of(levels, "levels", (16, 256))
     side = 28 * grid
     row = (side if levels == 256 else -(-side // 2)) + 1
     return -(-4 * (int(side * row * 1.001) + 2048) // 3)

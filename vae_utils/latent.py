@@ -19,6 +19,7 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> to
     r"""The encoder means :math:`\mu(x)` of ``images``, as a CPU tensor ``[N, latent_dim]``."""
     _vae(model).eval()
     _checks.images(images, "images")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     dev = device_of(model)
     return torch.cat([model.encode(x.to(dev))[0].cpu() for x in images.split(batch_size)])
 
@@ -27,9 +28,9 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> to
 def decode_latents(model: VAE, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Decoded images ``[N, 1, 28, 28]`` (a CPU tensor) for latent codes ``z``."""
     _vae(model).eval()
-    _checks.latents(z, "z", model.latent_dim)
-    dev = device_of(model)
-    return torch.cat([model.decode(b.to(dev)).cpu() for b in z.float().split(batch_size)])
+    _checks.finite(_checks.latents(z, "z", model.latent_dim), "z")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    return torch.cat([model.decode(b).cpu() for b in z.split(batch_size)])
 
 
 MIN_BOX_WIDTH = 0.5  # a collapsed model's codes, or a single image's, sit on a point
@@ -72,6 +73,11 @@ def latent_grid(x_range, y_range, n: int) -> torch.Tensor:
 def tile_images(images: torch.Tensor, ncol: int) -> np.ndarray:
     """Arrange ``[N, 1, 28, 28]`` images row by row into one 2-D array (missing tiles are 0)."""
     ncol = _checks.positive_int(ncol, "ncol")
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:  # already 0..255 grey levels
+        if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28) or images.shape[0] == 0:
+            raise ValueError(f"images must have shape [N, 1, 28, 28] with N >= 1, got {tuple(images.shape)}")
+    else:
+        _checks.images(images, "images")
     n = images.shape[0]
     nrow = -(-n // ncol)
     canvas = np.zeros((nrow * 28, ncol * 28), dtype=np.float32)
@@ -106,8 +112,14 @@ def best_reconstructed_index(models: dict, images: torch.Tensor, labels: torch.T
 
     A fair endpoint for a latent path: every model really encodes it as that digit.
     """
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict of name -> VAE")
+    for name, model in models.items():
+        if not isinstance(model, VAE):
+            raise ValueError(f"models[{name!r}] must be a vae_utils.models.VAE, got {type(model).__name__}")
+    _checks.images(images, "images")
     _checks.labels(labels, "labels", images.shape[0])
-    if digit not in range(10) or not bool((labels == digit).any()):
+    if isinstance(digit, bool) or digit not in range(10) or not bool((labels == digit).any()):
         raise ValueError(f"digit must be a class present in labels, got {digit!r}")
     error = sum((reconstruct(m, images) - images).pow(2).flatten(1).sum(1) for m in models.values())
     candidates = (labels == digit).nonzero().squeeze(1)

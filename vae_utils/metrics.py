@@ -28,7 +28,8 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs
     _checks.images(images, "images")
     _checks.labels(labels, "labels", images.shape[0])
     epochs = _checks.positive_int(epochs, "epochs")
-    seed = _checks.positive_int(seed, "seed", minimum=0)
+    seed = _checks.seed(seed, "seed")
+    progress = _checks.flag(progress, "progress")
     dev = pick_device(device)
     torch.manual_seed(seed)
     order = torch.Generator().manual_seed(seed)
@@ -86,7 +87,7 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
     """
     _vae(model)
     n_samples = _checks.positive_int(n_samples, "n_samples")
-    seed = _checks.positive_int(seed, "seed", minimum=0)
+    seed = _checks.seed(seed, "seed")
     f = torch.full((10,), 0.1) if class_frequencies is None else _frequencies(class_frequencies)
     z = torch.randn(n_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     decoded = decode_latents(model, z)
@@ -113,7 +114,10 @@ def continuity(model, images: torch.Tensor, *, n_pairs: int = 300, n_steps: int 
     _vae(model)
     n_pairs = _checks.positive_int(n_pairs, "n_pairs")
     n_steps = _checks.positive_int(n_steps, "n_steps", minimum=2)
-    seed = _checks.positive_int(seed, "seed", minimum=0)
+    seed = _checks.seed(seed, "seed")
+    _checks.images(images, "images")
+    if images.shape[0] < 2:
+        raise ValueError(f"images must hold at least two images to walk between, got {images.shape[0]}")
     means = encode_means(model, images)
     g = torch.Generator().manual_seed(seed)
     first = torch.randint(len(means), (n_pairs,), generator=g)
@@ -133,6 +137,7 @@ def heldout_loss(model, images: torch.Tensor, *, likelihood: str = "gaussian", s
     _vae(model).eval()
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
+    seed = _checks.seed(seed, "seed")
     torch.manual_seed(seed)
     dev = device_of(model)
     totals = torch.zeros(3)
@@ -149,6 +154,9 @@ def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
     """The chapter's claims, from each model's ``latent_std`` (per dimension), ``completeness``
     and ``continuity``. They must hold for any seed, so they compare, rather than quote, numbers."""
     std_with, std_without = with_kl["latent_std"], without_kl["latent_std"]
+    if len(std_with) != len(std_without):
+        raise ValueError(f"without_kl must have the latent dimension of with_kl ({len(std_with)}), "
+                         f"got {len(std_without)} latent stds")
     return {
         "prior samples cover the digit classes more evenly with KL":
             with_kl["completeness"]["label_entropy"] > without_kl["completeness"]["label_entropy"],
@@ -202,6 +210,7 @@ def report_claims(claims: dict[str, bool], measured: dict) -> None:
 def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
               likelihood: str = "gaussian", class_frequencies: torch.Tensor | None = None) -> dict:
     """Everything the chapter reports about one model, in one dict."""
+    _checks.images(test_images, "test_images")
     return {
         "latent_std": encode_means(model, test_images).std(0).tolist(),
         "completeness": completeness(model, classifier, seed=seed, class_frequencies=class_frequencies),

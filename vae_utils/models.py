@@ -100,4 +100,7 @@ class VAE(nn.Module):
 
 
 def device_of(model: nn.Module) -> torch.device:
+    """The device of ``model``'s weights."""
+    if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
+        raise ValueError(f"model must be a torch module with weights, got {type(model).__name__}")
     return next(model.parameters()).device

@@ -207,6 +207,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
 def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int) -> dict:
     """What a checkpoint must match to stand in for a model trained now: beta, epochs, the random
     seed, and the training data (their number and a fingerprint of their pixels)."""
+    _checks.images(images, "images")
     return {"beta": _checks.finite_number(beta, "beta", minimum=0.0), "epochs": _checks.positive_int(epochs, "epochs"),
             "seed": _checks.seed(seed, "seed"), "train_images": int(images.shape[0]), "data": fingerprint(images)}
 
