@@ -13,7 +13,7 @@ BOOK_OUT ?= .
 STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
-.PHONY: book book-quick test test-helpers test-notebooks notebooks venv vendor bench bench-smoke linkcheck clean
+.PHONY: book book-quick test test-helpers test-notebooks notebooks venv vendor widgets7 bench bench-smoke linkcheck clean
 
 book: venv vendor
 	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
@@ -26,7 +26,7 @@ book-quick: venv vendor
 
 test: test-helpers test-notebooks
 
-test-helpers: venv vendor
+test-helpers: venv vendor widgets7
 	$(QUICK) $(PY) -m pytest tests
 
 test-notebooks: venv
@@ -60,7 +60,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
 	touch $@
 
-# MathJax, RequireJS and the widget embedder, served from the build so pages read offline.
+# Colab's ipywidgets 7.7.1 and its pure-Python companions, beside (not inside) the venv: the tests
+# run the live explorers against it in a subprocess, with no second torch.
+widgets7: .widgets7/.installed
+
+.widgets7/.installed: Makefile
+	rm -rf .widgets7
+	$(PY) -m pip install -q --target .widgets7 --no-deps ipywidgets==7.7.1 ipython_genutils==0.2.0 \
+		widgetsnbextension==3.6.10 jupyterlab_widgets==1.1.11
+	touch $@
+
+# MathJax, RequireJS, the widget embedder and axe-core, served from the build so pages read offline.
 vendor: _vendor/.installed
 
 _vendor/.installed: package.json package-lock.json
@@ -74,4 +84,4 @@ _vendor/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf _build _vendor node_modules notebooks/checkpoints
+	rm -rf _build _vendor node_modules notebooks/checkpoints .widgets7

@@ -6,6 +6,7 @@ from numbers import Integral
 from pathlib import Path
 
 QUICK_ENV = "VAE_BOOK_QUICK"
+PROGRESS_ENV = "VAE_BOOK_PROGRESS"
 
 
 def quick_mode() -> bool:
@@ -14,6 +15,23 @@ def quick_mode() -> bool:
     if value not in ("", "0", "1"):
         raise ValueError(f"{QUICK_ENV} must be 0 or 1, got {value!r}")
     return value == "1"
+
+
+def progress_bar(iterable, **kwargs):
+    """A tqdm progress bar: a notebook widget where one can render, plain text otherwise.
+
+    Text is used when ``$VAE_BOOK_PROGRESS`` is ``text``, and on Kaggle (``$KAGGLE_KERNEL_RUN_TYPE``
+    is set there), whose widget renderer cannot draw tqdm's bars (Kaggle/docker-python#1443): the
+    training then prints its progress as text instead of failing to show it.
+    """
+    choice = os.environ.get(PROGRESS_ENV, "auto").strip() or "auto"
+    if choice not in ("auto", "text"):
+        raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
+    if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm(iterable, **kwargs)
 
 
 def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train: int | None = None) -> Path:

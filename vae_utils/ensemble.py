@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import _checks
+from .book import progress_bar
 from .losses import LIKELIHOODS, _vae_loss_terms
 from .models import VAE
 from .training import TrainingDiverged, _divergence, pick_device
@@ -132,7 +132,7 @@ def train_together(
     optimiser = torch.optim.Adam(stacked.parameters(), lr=lr)
     histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
 
-    bar = tqdm(range(epochs), desc=f"{K} models", unit="epoch", disable=not progress)
+    bar = progress_bar(range(epochs), desc=f"{K} models", unit="epoch", disable=not progress)
     for epoch in bar:
         before = {k: v.detach().clone() for k, v in stacked.state_dict().items()}
         totals = torch.zeros(K, 3, device=dev, dtype=dtype)

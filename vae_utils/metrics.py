@@ -13,9 +13,9 @@ import math
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import _checks
+from .book import progress_bar
 from .latent import _vae, decode_latents, encode_means, straight_path
 from .losses import LIKELIHOODS, vae_loss
 from .models import device_of
@@ -36,7 +36,7 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs
     classifier = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10)).to(dev)
     optimiser = torch.optim.Adam(classifier.parameters(), lr=1e-3)
     x, y = images.to(dev), labels.to(dev)
-    for _ in tqdm(range(epochs), desc="classifier", unit="epoch", disable=not progress):
+    for _ in progress_bar(range(epochs), desc="classifier", unit="epoch", disable=not progress):
         classifier.train()
         for batch in torch.randperm(len(y), generator=order).to(dev).split(128):
             loss = nn.functional.cross_entropy(classifier(x[batch]), y[batch])
@@ -96,7 +96,7 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
     h = torch.bincount(probs.argmax(1), minlength=10).float() / n_samples
     nonzero = h[h > 0]
     return {
-        "label_entropy": float(-(nonzero * nonzero.log()).sum() / math.log(10)),
+        "label_entropy": float(-(nonzero * nonzero.log()).sum() / math.log(10)) + 0.0,  # + 0.0: never "-0.00"
         "tv_distance": float(0.5 * (h - f).abs().sum()),
         "confidence": float(probs.max(1).values.mean()),
         "histogram": h.tolist(),

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from . import _checks
+from .book import progress_bar
 from .data import fingerprint
 from .losses import LIKELIHOODS, _vae_loss_terms
 from .models import VAE
@@ -111,7 +111,7 @@ def train_vae(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, list[float]] = {"loss": [], "recon": [], "kl": []}
 
-    bar = tqdm(range(epochs), desc=f"beta={beta:g}", unit="epoch", disable=not progress)
+    bar = progress_bar(range(epochs), desc=f"beta={beta:g}", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -1,0 +1,185 @@
+"""What readers' platforms need, checked offline: Colab's ipywidgets 7, an install that changes
+nothing a platform has, complete package metadata, Binder's pins, Kaggle's progress bars, and
+the full-MNIST code path rehearsed on a cache of real digits."""
+import importlib.metadata as md
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGETS7 = ROOT / ".widgets7"
+PLATFORM_PACKAGES = ("torch", "numpy", "pandas", "scikit-learn", "scipy", "matplotlib")
+
+
+def _need(path: Path, what: str):
+    if not path.exists():
+        message = f"{what} is missing: run `make widgets7` (make test does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+LIVE_UNDER_7 = r"""
+import ipywidgets, torch
+assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
+from vae_utils import set_seed
+from vae_utils.data import load_mnist
+from vae_utils.dial import beta_dial, dial_frames
+from vae_utils.explore import latent_explorer, path_explorer
+from vae_utils.metrics import summarize
+from vae_utils.models import VAE
+x, y = load_mnist("test", source="offline")
+x, y = x[:64], y[:64]
+models = {}
+for k, name in enumerate(("with KL", "without KL")):
+    set_seed(k)
+    models[name] = VAE(hidden=(32, 16)).eval()
+ui = latent_explorer(models, x, y)
+before = ui.digit.value
+ui.z1.value = ui.z1.max
+assert ui.digit.value != before, "the latent explorer's slider did not change the image"
+ui.model_toggle.value = "without KL"
+path = path_explorer(models, x, start=0, end=1)
+before = dict((n, w.value) for n, w in path.decoded.items())
+path.t.value = 1.0
+assert any(w.value != before[n] for n, w in path.decoded.items()), "the path slider did not change the images"
+classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
+sweep = {0.0: models["without KL"], 1.0: models["with KL"]}
+frames = dial_frames(sweep, x, y, {b: summarize(m, x, classifier) for b, m in sweep.items()}, grid=4, n_strip=3)
+dial = beta_dial(frames)
+before = dial.grid.value
+dial.beta.value = "0"
+assert dial.grid.value != before, "the beta dial did not change the image"
+print("ok")
+"""
+
+
+def test_live_widgets_work_under_colabs_ipywidgets_7():
+    _need(WIDGETS7 / "ipywidgets", "the ipywidgets 7.7.1 install in .widgets7")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WIDGETS7), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", LIVE_UNDER_7], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout[-2000:] + done.stderr[-3000:]
+
+
+def test_the_setup_cell_changes_no_package_a_platform_has(tmp_path):
+    """Resolve what `pip install vae_utils[offline]` would do in an environment that already has
+    the requirements (this one): nothing but vae_utils itself may be installed."""
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-build-isolation", "--quiet",
+                           "--report", str(report), f"{ROOT}[offline,widgets]"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    would_install = {item["metadata"]["name"].lower(): item["metadata"]["version"]
+                     for item in json.loads(report.read_text())["install"]}
+    changed = {name: (md.version(name), would_install[name]) for name in PLATFORM_PACKAGES if name in would_install}
+    assert not changed, f"the set-up cell would reinstall or upgrade: {changed}"
+    assert set(would_install) <= {"vae_utils", "vae-utils"}, would_install
+
+
+def test_offline_extra_caps_mlxtend_below_the_release_that_upgrades_everything():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (offline,) = project["optional-dependencies"]["offline"]
+    assert re.fullmatch(r"mlxtend>=0\.2\d,<0\.24", offline), offline
+    # What the installed mlxtend asks for must be satisfied by what is installed: no upgrade pulled.
+    from packaging.requirements import Requirement
+
+    for line in md.requires("mlxtend") or []:
+        req = Requirement(line)
+        if req.marker is None and req.name.lower() in PLATFORM_PACKAGES + ("joblib",):
+            assert md.version(req.name) in req.specifier, (str(req), md.version(req.name))
+
+
+def test_the_wheel_holds_every_module_and_declares_what_they_import(tmp_path):
+    """Build the wheel, install it alone into a folder, import every module from there; every
+    third-party package those imports load belongs to a declared dependency (or one of theirs)."""
+    source, wheels = tmp_path / "source", tmp_path / "wheels"
+    source.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", source)  # build from a copy: setuptools leaves build/ behind
+    shutil.copytree(ROOT / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "-w", str(wheels), str(source)], check=True, capture_output=True, cwd=tmp_path)
+    (wheel,) = wheels.glob("vae_utils-*.whl")
+    modules = sorted(n[len("vae_utils/"):-3] for n in zipfile.ZipFile(wheel).namelist()
+                     if n.startswith("vae_utils/") and n.endswith(".py") and not n.endswith("__init__.py"))
+    assert {"data", "models", "losses", "training", "elbo", "ensemble", "dial", "explore", "symbolic"} <= set(modules)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, cwd=tmp_path)
+    probe = ("import importlib, json, sys, vae_utils\n"
+             f"for m in {modules!r}: importlib.import_module('vae_utils.' + m)\n"
+             "assert vae_utils.__file__.startswith(sys.argv[1]), vae_utils.__file__\n"
+             "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(target)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    declared = {r.split(";")[0] for r in md.requires("vae_utils") or [] if "extra ==" not in r}
+    allowed, todo = set(), [re.split(r"[<>=!~ \[]", r)[0] for r in declared]
+    while todo:  # the declared dependencies and, recursively, theirs
+        name = todo.pop().lower().replace("_", "-")
+        if name in allowed:
+            continue
+        allowed.add(name)
+        try:
+            todo += [re.split(r"[<>=!~ \[;(]", r)[0] for r in (md.requires(name) or []) if "extra ==" not in r]
+        except md.PackageNotFoundError:
+            pass
+    owners = md.packages_distributions()
+    third_party = {m: {d.lower().replace("_", "-") for d in owners[m]} for m in loaded if m in owners}
+    undeclared = {m: d for m, d in third_party.items() if not d & allowed and m != "vae_utils"}
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+    assert {"torchvision", "sympy"} <= {d.split(">")[0].split("=")[0] for d in declared}
+
+
+def test_binder_pins_the_torch_that_ci_tests():
+    pins = dict(re.findall(r"^(torch|torchvision)==([\d.]+)", (ROOT / "constraints.txt").read_text(), re.M))
+    binder = dict(re.findall(r"^(torch|torchvision)==([\d.]+)\+cpu$", (ROOT / "binder" / "requirements.txt").read_text(),
+                             re.M))
+    assert pins and binder == pins, (binder, pins)
+
+
+def test_progress_is_text_on_kaggle(monkeypatch):
+    from tqdm.std import tqdm as text_tqdm
+
+    from vae_utils.book import progress_bar
+
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    assert type(progress_bar(range(3), disable=True)) is text_tqdm
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE")
+    monkeypatch.setenv("VAE_BOOK_PROGRESS", "text")
+    assert type(progress_bar(range(3), disable=True)) is text_tqdm
+    monkeypatch.setenv("VAE_BOOK_PROGRESS", "fancy")
+    with pytest.raises(ValueError, match="VAE_BOOK_PROGRESS"):
+        progress_bar(range(3))
+
+
+def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, digits):
+    """Chapter 03's data cell in full mode, on a torchvision-format cache of 12,000 real digits
+    (the offline set and two one-pixel shifts of it): the large-data epoch rule and an honest
+    announcement of what the cache is."""
+    import torch
+
+    from vae_utils.data import write_torchvision_cache
+
+    (x, y), (xt, yt) = digits
+    shifted = torch.cat([x, torch.roll(x, 1, dims=3), torch.roll(x, 1, dims=2)])
+    write_torchvision_cache(tmp_path, (shifted, y.repeat(3)), (xt, yt))
+    chapter = json.loads((ROOT / "notebooks" / "03_with_and_without_kl.ipynb").read_text())
+    code = [("".join(c["source"])) for c in chapter["cells"] if c["cell_type"] == "code"]
+    data_cell = next(c for c in code if "load_mnist(\"train\")" in c)
+    program = code[1] + "\n" + data_cell  # the imports, then the data cell, as the chapter runs them
+    env = {**os.environ, "VAE_BOOK_DATA": str(tmp_path), "VAE_BOOK_QUICK": "0", "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=ROOT / "notebooks")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MNIST train: 12,000 images from a torchvision-format cache that is not the full MNIST" in done.stdout
+    assert "epochs per model: 20;" in done.stdout
