@@ -54,3 +54,58 @@ def test_external_links():
     done = subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "linkcheck", "--path-output", str(out)],
                           capture_output=True, text=True, env={**os.environ, "VAE_BOOK_QUICK": "1"})
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def _workflow():
+    text = (ROOT / ".github" / "workflows" / "book.yml").read_text()
+    return text, yaml.safe_load(text)
+
+
+def test_publishing_workflow_uses_current_actions_and_never_cancels_a_deployment():
+    text, workflow = _workflow()
+    uses = {s["uses"].split("@")[0]: int(s["uses"].split("@v")[1]) for job in workflow["jobs"].values()
+            for s in job["steps"] if "uses" in s}
+    minimum = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setup-node": 6, "actions/configure-pages": 5,
+               "actions/upload-pages-artifact": 4, "actions/deploy-pages": 4, "actions/cache": 4}
+    assert {a: uses.get(a, 0) for a in minimum} == {a: max(uses.get(a, 0), v) for a, v in minimum.items()}, uses
+    node = next(s["with"]["node-version"] for s in workflow["jobs"]["build"]["steps"]
+                if s.get("uses", "").startswith("actions/setup-node"))
+    assert int(node) >= 22, "node 20 is end-of-life"
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_publishing_workflow_builds_pull_requests_without_deploying():
+    _, workflow = _workflow()
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    assert "pull_request" in on and "push" in on
+    assert workflow["jobs"]["deploy"]["if"] == "github.event_name != 'pull_request'"
+    uploads = [s for s in workflow["jobs"]["build"]["steps"] if "upload-pages-artifact" in s.get("uses", "")]
+    assert uploads[0]["if"] == "github.event_name != 'pull_request'"
+    assert "pages" not in workflow.get("permissions", {}), "only the deploy job may write to Pages"
+
+
+def test_publishing_workflow_caches_what_makes_a_rebuild_slow_and_installs_cpu_torch():
+    text, workflow = _workflow()
+    steps = workflow["jobs"]["build"]["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node"))
+    assert python["with"]["cache"] == "pip" and node["with"]["cache"] == "npm"
+    cached = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))["with"]["path"]
+    assert "_build/.jupyter_cache" in cached and "~/.cache/vae_book" in cached
+    install = next(s["run"] for s in steps if "download.pytorch.org/whl/cpu" in s.get("run", ""))
+    assert "constraints.txt" in install, "the CPU build must be the version CI tests"
+    assert text.index("whl/cpu") < text.index("make book")
+
+
+def test_licences_are_stated_everywhere():
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    assert "CC BY 4.0" in (ROOT / "LICENSE-text.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "MIT" in readme and "CC BY 4.0" in readme
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "CC BY 4.0" in config["html"]["extra_footer"] and "MIT" in config["html"]["extra_footer"]
+    assert 'license = {text = "MIT"}' in (ROOT / "pyproject.toml").read_text()
+    assert config["execute"]["raise_on_error"] is True
+    for key in ("favicon", "baseurl", "use_edit_page_button"):
+        assert config["html"][key]
+    assert (ROOT / config["logo"]).is_file() and (ROOT / config["html"]["favicon"]).is_file()
