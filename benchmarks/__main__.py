@@ -6,7 +6,13 @@
 Measured: training throughput of one epoch (``train_vae`` against the PyTorch examples
 recipe, interleaved A/B/A/B), the epoch's achieved FLOP/s against the machine's fp32 matmul
 peak, the book's cold and warm build times and the test suite's time, the live explorer's
-slider latency, and peak memory of training and of the cold build.
+slider latency, and peak memory of training and of the cold build. Also: ``train_vae`` with
+and without the per-step value checks it used to run, and its host syncs per epoch; the
+stacked ensemble (K = 2, 6, 9) against single-model training, interleaved; the ensemble's
+share of the matmul peak; chapter 03's cold execution in full mode before and after the
+ensemble (``--chapter``, long); the same training benchmarks on CUDA where a GPU is present.
+
+    python -m benchmarks --training-only   # the training benchmarks alone (minutes)
 """
 from __future__ import annotations
 
@@ -115,6 +121,160 @@ def throughput(n_images: int, rounds: int) -> dict:
     }
 
 
+# --- part 1 of the performance issue: no host syncs per step -----------------------------
+
+
+def checked_epoch(model, images, batch_size: int = 128, lr: float = 1e-3, seed: int = 0) -> None:
+    """One epoch of the loop ``train_vae`` ran before: public ``model(x)`` and ``vae_loss`` per step,
+    each checking its inputs' values (about nine host syncs per step)."""
+    from vae_utils.losses import vae_loss
+
+    order = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for batch in torch.randperm(len(images), generator=order).split(batch_size):
+        x = images[batch]
+        loss, _, _ = vae_loss(*_reorder(model(x), x))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+
+def _reorder(out, x):
+    x_hat, mu, logvar = out
+    return x_hat, x, mu, logvar
+
+
+def host_syncs_per_epoch(n_images: int = 1024, batch_size: int = 64) -> dict:
+    """Conversions of tensors to Python values in one epoch of ``train_vae`` (Adam's reads of its
+    CPU step counters excluded: they never wait for a device)."""
+    from vae_utils import set_seed
+    from vae_utils.models import VAE
+    from vae_utils.training import train_vae
+
+    x, _ = training_images(n_images)
+    counted = {"n": 0}
+    originals = {name: getattr(torch.Tensor, name) for name in ("item", "__bool__", "__float__", "__int__", "tolist")}
+
+    def wrap(original):
+        def counted_call(*args, **kwargs):
+            if f"torch{os.sep}optim{os.sep}" not in sys._getframe(1).f_code.co_filename:
+                counted["n"] += 1
+            return original(*args, **kwargs)
+        return counted_call
+
+    set_seed(0)
+    model = VAE()
+    try:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, wrap(original))
+        train_vae(model, x, epochs=1, batch_size=batch_size, device="cpu", progress=False)
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+    return {"images": n_images, "steps": -(-n_images // batch_size), "host_syncs": counted["n"]}
+
+
+def checks_before_after(n_images: int, rounds: int, device: str = "cpu") -> dict:
+    from vae_utils import set_seed
+    from vae_utils.models import VAE
+    from vae_utils.training import train_vae
+
+    x, _ = training_images(n_images)
+    x = x.to(device)
+    times = {"before (checks every step)": [], "after (checks once)": []}
+    for r in tqdm(range(rounds), desc="checks A/B", unit="round"):
+        for name in list(times) if r % 2 == 0 else list(times)[::-1]:
+            set_seed(r)
+            model = VAE().to(device)
+            _sync(device)
+            start = time.perf_counter()
+            if name.startswith("before"):
+                checked_epoch(model, x, seed=r)
+            else:
+                train_vae(model, x, epochs=1, seed=r, device=device, progress=False)
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {"images": n_images, "device": device, "seconds": times,
+            "images_per_s": {k: n_images / statistics.median(v) for k, v in times.items()}}
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+# --- part 2: the beta sweep as one batched ensemble ---------------------------------------
+
+
+def ensemble_throughput(n_images: int, rounds: int, ks=(2, 6, 9), device: str = "cpu") -> dict:
+    """Model-images per second: K models trained together against one model with ``train_vae``,
+    interleaved (single, K, single, K, ...), one epoch each."""
+    from vae_utils import set_seed
+    from vae_utils.ensemble import train_together
+    from vae_utils.models import VAE
+    from vae_utils.training import train_vae
+
+    x, _ = training_images(n_images)
+    x = x.to(device)
+    single, stacked = [], {k: [] for k in ks}
+    for r in tqdm(range(rounds), desc="ensemble A/B", unit="round"):
+        for k in ks:
+            for name in ("single", k) if r % 2 == 0 else (k, "single"):
+                set_seed(r)
+                _sync(device)
+                start = time.perf_counter()
+                if name == "single":
+                    train_vae(VAE(), x, epochs=1, seed=r, device=device, progress=False)
+                else:
+                    train_together([VAE() for _ in range(k)], x, betas=[1.0] * k, epochs=1, seed=r, device=device,
+                                   progress=False)
+                _sync(device)
+                (single if name == "single" else stacked[k]).append(time.perf_counter() - start)
+    single_rate = n_images / statistics.median(single)
+    flops = vae_flops_per_image(VAE())
+    return {
+        "images": n_images, "device": device, "single_images_per_s": single_rate,
+        "model_images_per_s": {str(k): k * n_images / statistics.median(v) for k, v in stacked.items()},
+        "speedup": {str(k): k * n_images / statistics.median(v) / single_rate for k, v in stacked.items()},
+        "achieved_gflops": {str(k): k * n_images * flops / statistics.median(v) / 1e9 for k, v in stacked.items()},
+        "single_achieved_gflops": single_rate * flops / 1e9,
+    }
+
+
+# --- part 3: what the reader waits for ------------------------------------------------------
+
+
+BEFORE_ENSEMBLE = "a419123"  # the last commit whose chapter 03 trained its models one by one
+
+
+def chapter_03_cold(before: bool) -> dict:
+    """Chapter 03 executed cold in full mode on the offline digits: at ``BEFORE_ENSEMBLE`` (six
+    betas, models trained one by one) or now (nine betas, trained together)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp)
+        if before:
+            archive = subprocess.run(["git", "archive", BEFORE_ENSEMBLE], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        else:
+            shutil.copytree(ROOT / "vae_utils", tree / "vae_utils")
+            shutil.copytree(ROOT / "notebooks", tree / "notebooks", ignore=shutil.ignore_patterns("checkpoints"))
+        jupyter = Path(sys.executable).with_name("jupyter")
+        env = {"PYTHONPATH": str(tree), "VAE_BOOK_QUICK": "0", "VAE_BOOK_DATA": str(tree / "data")}
+        result = timed([str(jupyter), "execute", str(tree / "notebooks" / "03_with_and_without_kl.ipynb")], env=env)
+    return {"version": BEFORE_ENSEMBLE if before else "now", **result}
+
+
+def cuda_benchmarks(smoke: bool) -> dict:
+    if not torch.cuda.is_available():
+        return {"measured": False, "why": "not measured: no GPU"}
+    n = 2_048 if smoke else 60_000
+    return {"measured": True, "device_name": torch.cuda.get_device_name(0),
+            "checks": checks_before_after(n, 2 if smoke else 4, device="cuda"),
+            "ensemble": ensemble_throughput(n, 1 if smoke else 3, device="cuda")}
+
+
 # --- 3 and 5: the book and the tests -----------------------------------------------------
 
 
@@ -209,6 +369,30 @@ def report(results: dict, command: str) -> str:
         f"| peak memory, training one epoch ({results['training_memory']['images']:,} images) | "
         f"{results['training_memory']['peak_rss_mb']:,.0f} MB |",
     ]
+    c, e = results["checks"], results["ensemble"]
+    before, after = c["images_per_s"]["before (checks every step)"], c["images_per_s"]["after (checks once)"]
+    lines += [
+        f"| `train_vae`, per-step value checks (before) vs checks once (after), {c['images']:,} images | "
+        f"{before:,.0f} vs {after:,.0f} images/s ({after / before:.2f}x) |",
+        f"| host syncs in one epoch of `train_vae` ({results['host_syncs_per_epoch']['steps']} steps) | "
+        f"{results['host_syncs_per_epoch']['host_syncs']} |",
+        f"| single model, `train_vae` ({e['images']:,} images, interleaved with the ensembles) | "
+        f"{e['single_images_per_s']:,.0f} images/s ({e['single_achieved_gflops']:.1f} GFLOP/s) |",
+    ]
+    peak = results["peak"]["gflops"]
+    for k in e["model_images_per_s"]:
+        lines.append(f"| ensemble, K = {k} (`train_together`) | {e['model_images_per_s'][k]:,.0f} model-images/s, "
+                     f"{e['speedup'][k]:.2f}x one model, {e['achieved_gflops'][k]:.1f} GFLOP/s = "
+                     f"{100 * e['achieved_gflops'][k] / peak:.0f}% of the matmul peak |")
+    cuda = results["cuda"]
+    lines.append(f"| CUDA | {cuda['why']} |" if not cuda["measured"] else
+                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']}; ensemble speed-up "
+                 f"{cuda['ensemble']['speedup']} |")
+    chapter = results.get("chapter_03")
+    if chapter:
+        b, a = chapter["before"]["seconds"], chapter["after"]["seconds"]
+        lines.append(f"| chapter 03 cold, full mode, offline digits: before ({BEFORE_ENSEMBLE}, 6 betas one by one) "
+                     f"vs now (9 betas together) | {b:,.0f} s vs {a:,.0f} s ({100 * a / b:.0f}%) |")
     book = results.get("book")
     if book:
         lines += [
@@ -249,15 +433,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it runs, measures nothing")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.json")
+    parser.add_argument("--training-only", action="store_true", help="skip the book, test and chapter timings")
     args = parser.parse_args(argv)
     smoke = args.smoke
     results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
     results["training"] = throughput(n_images=1_000 if smoke else 60_000, rounds=2 if smoke else 6)
     n = 512 if smoke else 4096
     results["peak"] = {"n": n, "gflops": matmul_peak_gflops(n, repeats=2 if smoke else 10)}
+    results["host_syncs_per_epoch"] = host_syncs_per_epoch()
+    results["checks"] = checks_before_after(1_024 if smoke else 20_000, rounds=2 if smoke else 6)
+    results["ensemble"] = ensemble_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4)
+    results["cuda"] = cuda_benchmarks(smoke)
     results["slider"] = slider_latency(updates=20 if smoke else 300)
     results["training_memory"] = training_memory(1_000 if smoke else 60_000)
-    if not smoke:
+    if not smoke and not args.training_only:
+        results["chapter_03"] = {"before": chapter_03_cold(before=True), "after": chapter_03_cold(before=False)}
         with tempfile.TemporaryDirectory() as out_dir:
             results["book"] = book_and_tests(Path(out_dir))
     args.out.mkdir(parents=True, exist_ok=True)

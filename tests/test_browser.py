@@ -226,3 +226,63 @@ def test_setup_cell_is_removed_from_the_page_but_kept_in_the_download(visit, sit
     assert download, "no .ipynb download link on the page"
     notebook = page.request.get(download).text()
     assert "Set-up: on Colab or Kaggle" in notebook
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_every_page_passes_the_wcag_a_and_aa_rules(site, visit):
+    """axe-core, the accessibility engine, on every built page: zero violations of WCAG 2 A and AA."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `make vendor` (make test does)")
+    found = {}
+    for path in pages():
+        page, _, _, _ = visit(path)
+        page.add_script_tag(content=AXE.read_text())
+        result = page.evaluate("""async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
+            return r.violations.map(v => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')}`);
+        }""")
+        if result:
+            found[path] = result
+    assert not found, "\n".join(f"{p}: {v}" for p, vs in found.items() for v in vs)
+
+
+def test_explorer_controls_work_from_the_keyboard(visit):
+    page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
+    explorer = page.locator(".latent-explorer").first
+    canvas = explorer.locator("canvas.lx-digit")
+    page.wait_for_function("el => el.toDataURL().length > 1000", arg=canvas.element_handle())
+    before = canvas.evaluate("c => c.toDataURL()")
+    explorer.locator("input.lx-z1").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert canvas.evaluate("c => c.toDataURL()") != before, "the arrow keys did not move z1"
+    page2, _, problems2, _ = visit("notebooks/03_with_and_without_kl.html")
+    dial = page2.locator(".beta-dial").first
+    grid_before = dial.locator("img.bd-grid").get_attribute("src")
+    dial.locator("input.bd-beta").focus()
+    page2.keyboard.press("ArrowLeft")
+    assert dial.locator("img.bd-grid").get_attribute("src") != grid_before, "the arrow keys did not turn the dial"
+    dial.locator("button.bd-scale").focus()
+    page2.keyboard.press("Enter")
+    assert dial.locator("button.bd-scale").get_attribute("aria-pressed") == "true"
+    assert problems == [] and problems2 == []
+
+
+def test_beta_dial_changes_every_picture_and_number(visit):
+    page, _, problems, foreign = visit("notebooks/03_with_and_without_kl.html")
+    dial = page.locator(".beta-dial").first
+    state = lambda: {k: dial.locator(sel).get_attribute("src") for k, sel in  # noqa: E731
+                     (("scatter", "img.bd-scatter"), ("grid", "img.bd-grid"), ("strip", "img.bd-strip"),
+                      ("curves", "img.bd-curves"))} | {"numbers": dial.locator(".bd-table").inner_text()}
+    start = state()
+    slider = dial.locator("input.bd-beta")
+    slider.fill(slider.get_attribute("min"))
+    moved = state()
+    assert all(moved[k] != start[k] for k in start), {k: moved[k] == start[k] for k in start}
+    dial.locator("button.bd-scale").click()
+    assert dial.locator("img.bd-scatter").get_attribute("src") != moved["scatter"], "the scale toggle did nothing"
+    assert problems == [] and foreign == []
+    size = (HTML / "notebooks" / "03_with_and_without_kl.html").stat().st_size
+    assert size <= 1_500_000, f"chapter 03's page is {size:,} bytes"
