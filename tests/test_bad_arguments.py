@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-import vae_utils
+
 from vae_utils import set_seed
 from vae_utils.models import VAE
 
@@ -132,7 +132,7 @@ VEC, MAT = torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64
 
 def valid_arguments(tmp_path) -> dict:
     """A valid call of every public callable: its name -> (callable, kwargs)."""
-    from vae_utils import book, data, dial, elbo, ensemble, explore, latent, losses, metrics, models, plotting, training
+    from vae_utils import book, data, elbo, ensemble, explore, latent, losses, metrics, models, plotting, training
 
     ckpt = training.save_checkpoint(tmp_path / "m.pt", MODEL, {}, {})
     summary = {"latent_std": [1.0, 1.0], "completeness": {"label_entropy": 0.9}, "continuity": 0.04, "kl": 1.0,

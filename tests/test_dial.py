@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from vae_utils import set_seed
-from vae_utils.dial import DIAL_PRIOR_BOX, Frame, beta_dial, dial_frames, render_curves, static_beta_dial
+from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
 from vae_utils.explore import MAX_STATIC_BYTES, decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
 from vae_utils.metrics import summarize, train_digit_classifier

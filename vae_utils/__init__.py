@@ -3,8 +3,10 @@
 Modules: ``data`` (MNIST), ``models`` (the VAE), ``losses`` (reconstruction and KL),
 ``training`` (loop, seeds, checkpoints), ``latent`` (encode/decode/grids),
 ``plotting`` (figures), ``metrics`` (continuity and completeness), ``book`` (quick mode,
-checkpoint paths); imported on demand: ``explore`` (latent sliders, needs ipywidgets) and
-``symbolic`` (SymPy helpers).
+checkpoint paths, progress bars); imported on demand: ``elbo`` (the linear-Gaussian model of
+chapter 00), ``ensemble`` (several VAEs trained as one batched model), ``explore`` and ``dial``
+(latent sliders and the beta dial, live with ipywidgets or static HTML) and ``symbolic`` (SymPy
+helpers).
 """
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import hashlib
 import html
 import itertools
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -18,9 +18,9 @@ from torch import nn
 
 from . import _checks
 from .book import progress_bar
-from .losses import LIKELIHOODS, _vae_loss_terms
+from .losses import _vae_loss_terms
 from .models import VAE
-from .training import TrainingDiverged, _divergence, pick_device
+from .training import TrainingDiverged, _divergence, _training_arguments
 
 
 def _linears(model: VAE) -> list[nn.Linear]:
@@ -113,15 +113,8 @@ def train_together(
     if not isinstance(betas, (list, tuple)) or len(betas) != len(models):
         raise ValueError(f"betas must be a list with one beta per model ({len(models)}), got {betas!r}")
     betas_t = [_checks.finite_number(b, f"betas[{k}]", minimum=0.0) for k, b in enumerate(betas)]
-    _checks.images(images, "images")
-    epochs = _checks.positive_int(epochs, "epochs")
-    batch_size = _checks.positive_int(batch_size, "batch_size")
-    lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True)
-    seed = _checks.seed(seed, "seed")
-    _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
-    progress = _checks.flag(progress, "progress")
-    dev = pick_device(device)
-
+    epochs, batch_size, lr, seed, progress, dev = _training_arguments(images, epochs, batch_size, lr, seed, likelihood,
+                                                                      progress, device)
     stacked.to(dev)
     dtype = stacked.weights[0].dtype
     data = images.to(dev, dtype)

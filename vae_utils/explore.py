@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import _checks
-from .latent import decode_latents, encode_means, latent_box, latent_grid, straight_path, tile_images
+from .latent import decode_latents, encode_means, latent_box, latent_grid, tile_images
 from .models import VAE
 from .plotting import DIGIT_CMAP
 

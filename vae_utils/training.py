@@ -66,6 +66,15 @@ def _divergence(epoch: int, step_losses: list[float], who: str, lr: float) -> st
             f"Try a lower lr (it was {lr:g}), or check beta.")
 
 
+def _training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device):
+    """The checks that train_vae and ensemble.train_together share; the images are checked here, once."""
+    _checks.images(images, "images")
+    _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
+    return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"),
+            _checks.finite_number(lr, "lr", minimum=0.0, strict=True), _checks.seed(seed, "seed"),
+            _checks.flag(progress, "progress"), pick_device(device))
+
+
 def train_vae(
     model: VAE,
     images: torch.Tensor,
@@ -93,16 +102,9 @@ def train_vae(
     """
     if not isinstance(model, VAE):
         raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
-    _checks.images(images, "images")
-    epochs = _checks.positive_int(epochs, "epochs")
-    batch_size = _checks.positive_int(batch_size, "batch_size")
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
-    lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True)
-    seed = _checks.seed(seed, "seed")
-    _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
-    progress = _checks.flag(progress, "progress")
-    dev = pick_device(device)
-
+    epochs, batch_size, lr, seed, progress, dev = _training_arguments(images, epochs, batch_size, lr, seed, likelihood,
+                                                                      progress, device)
     model.to(dev)
     data = model._as_input(images)
     n = data.shape[0]
