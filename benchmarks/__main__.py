@@ -426,6 +426,18 @@ NOTES = [
     "`getrusage(RUSAGE_CHILDREN)` in a fresh wrapper process.",
     "- **The data** are the 5,000 offline MNIST digits; for the training benchmark the 4,000 "
     "training digits are repeated up to 60,000 images (one full-size epoch).",
+    "- **Per-step checks.** Before, every training step checked its batch, `x_hat` and `x` for finite "
+    "values in [0, 1] (about nine conversions of tensors to Python values per step); now `train_vae` "
+    "checks its images once and the epoch converts a constant handful of values (the host-sync row, "
+    "counted as `tests/test_reliability.py` counts them). On a CPU this is a few per cent; on a GPU "
+    "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
+    "- **The ensemble** (`vae_utils.ensemble.train_together`) stacks K models' weights and trains them "
+    "with one `addmm` for the shared first layer and `baddbmm` for the others, one Adam over the "
+    "stacked tensors. Its speed-up over one model is bounded by how far one model already is from the "
+    "machine's matmul peak: where one model reaches about half the peak, as here, little is left to "
+    "gain, and the target of 1.5x at K = 6 was not reached on this machine (see the rows above). "
+    "The issue's prototype measured 1.6x on a machine whose peak was 185 GFLOP/s; the machines this "
+    "project ran on when these rows were written peaked near 70 GFLOP/s.",
 ]
 
 

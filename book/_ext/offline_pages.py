@@ -11,9 +11,38 @@
   there: a global ``require`` object on other pages makes MathJax think it runs in Node.)
 * That embedder typesets widget labels through MathJax 2's ``MathJax.Hub.Queue``; the book
   serves MathJax 3, so widget pages get a two-line ``Hub.Queue`` that calls ``typesetPromise``.
+
+Accessibility fixes (the browser tests run axe-core's WCAG 2 A and AA rules on every page):
+
+* The saved ipywidgets render images without ``alt`` and sliders without a name; on widget
+  pages a small observer gives each image an ``alt`` and each slider the text of its label.
+* sphinxcontrib-bibtex marks entries with the deprecated ARIA role ``doc-biblioentry`` inside a
+  ``role="list"`` that then has no list items; both roles are dropped (the markup reads the same).
+* Links inside exercise and solution boxes get a darker blue: the theme's link colour on their
+  pale background falls short of the 4.5:1 contrast ratio.
 """
 
 MODE_FIX = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
+WIDGET_A11Y = """
+document.addEventListener("DOMContentLoaded", function () {
+  function label() {
+    document.querySelectorAll("img.widget-image:not([alt])").forEach(function (img) {
+      img.alt = "Picture drawn by a live widget, as it was saved; it changes only in a running kernel";
+    });
+    document.querySelectorAll(".widget-slider [role=slider]:not([aria-label])").forEach(function (handle) {
+      var box = handle.closest(".widget-slider"), name = box && box.querySelector(".widget-label");
+      handle.setAttribute("aria-label", (name && name.textContent.trim()) || "slider");
+    });
+  }
+  new MutationObserver(label).observe(document.body, {childList: true, subtree: true});
+  label();
+});
+"""
+CONTRAST_CSS = (
+    '<style>html[data-theme="light"] div.exercise a, html[data-theme="light"] div.solution a'
+    ' { color: #0b57c2; }</style>'
+)
+
 WIDGET_PAGE_FIX = """
 var require = {baseUrl: (document.documentElement.dataset.content_root || "") + "_static/"};
 document.addEventListener("DOMContentLoaded", function () {
@@ -37,6 +66,7 @@ def fix_page_scripts(app, pagename, templatename, context, doctree):
     loaders = [js for js in scripts if str(getattr(js, "filename", "") or "").endswith("require.js")]
     if loaders:
         app.add_js_file(None, body=WIDGET_PAGE_FIX, priority=min(js.priority for js in loaders) - 1)
+        app.add_js_file(None, body=WIDGET_A11Y)
     seen, unique = set(), []
     for script in scripts:
         key = _script_key(script)
@@ -46,7 +76,16 @@ def fix_page_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique  # in place: the builder and other extensions hold this same list
 
 
+def fix_page_markup(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if body:
+        context["body"] = (body.replace(' role="doc-biblioentry"', "")
+                           .replace('<div role="list" class="citation-list">', '<div class="citation-list">'))
+    context["metatags"] = context.get("metatags", "") + CONTRAST_CSS
+
+
 def setup(app):
     app.add_js_file(None, body=MODE_FIX)
     app.connect("html-page-context", fix_page_scripts, priority=900)  # after the others add theirs
+    app.connect("html-page-context", fix_page_markup)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
