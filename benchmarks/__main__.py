@@ -446,6 +446,7 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves it runs, measures nothing")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.json")
     parser.add_argument("--training-only", action="store_true", help="skip the book, test and chapter timings")
+    parser.add_argument("--skip-book", action="store_true", help="skip the book's build and test timings")
     args = parser.parse_args(argv)
     smoke = args.smoke
     results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
@@ -460,10 +461,12 @@ def main(argv=None) -> int:
     results["training_memory"] = training_memory(1_000 if smoke else 60_000)
     if not smoke and not args.training_only:
         results["chapter_03"] = {"before": chapter_03_cold(before=True), "after": chapter_03_cold(before=False)}
+    if not smoke and not args.training_only and not args.skip_book:
         with tempfile.TemporaryDirectory() as out_dir:
             results["book"] = book_and_tests(Path(out_dir))
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "python -m benchmarks" + (" --smoke" if smoke else "")
+    command = "python -m benchmarks" + "".join(f" --{flag.replace('_', '-')}" for flag in ("smoke", "training_only", "skip_book")
+                                               if getattr(args, flag))
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(report(results, command))
     print(report(results, command))
