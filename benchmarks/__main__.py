@@ -403,7 +403,7 @@ def report(results: dict, command: str) -> str:
             f"peak memory {book['make_test']['peak_rss_mb']:,.0f} MB |",
         ]
     else:
-        lines.append("| book build and test times | skipped in smoke mode |")
+        lines.append("| book build and test times | not measured in this run (--smoke, --training-only or --skip-book) |")
     lines += ["", "## Reading these numbers", "", *NOTES]
     return "\n".join(lines) + "\n"
 
