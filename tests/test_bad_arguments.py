@@ -40,6 +40,7 @@ SKIP = {
     "with_kl": "a summarize() dict", "without_kl": "a summarize() dict",
     "box": "checked as ranges", "frames": "checked in tests/test_dial.py",
     "summaries": "checked in tests/test_dial.py", "sweep": "checked in tests/test_claims.py",
+    "iterable": "anything tqdm can iterate over", "kwargs": "passed on to tqdm, which checks them",
 }
 SKIP_MODULES = {"symbolic": "SymPy building blocks: they take SymPy expressions, and SymPy reports misuse"}
 
@@ -217,6 +218,7 @@ def valid_arguments(tmp_path) -> dict:
         "explore.static_explorer": (explore.static_explorer, {"models": {"a": MODEL}, "grid": 3, "images": IMAGES,
                                                               "labels": LABELS, "ranges": None}),
         "book.quick_mode": (book.quick_mode, {}),
+        "book.progress_bar": (book.progress_bar, {"iterable": range(2), "disable": True}),
         "book.checkpoint_path": (book.checkpoint_path, {"name": "a", "root": str(tmp_path), "n_train": 10}),
         "book.chapter_epochs": (book.chapter_epochs, {"n_train": 10, "quick": True}),
         "elbo.gaussian_kl": (elbo.gaussian_kl, {"m0": VEC, "S0": MAT, "m1": VEC, "S1": MAT}),

@@ -156,12 +156,17 @@ def test_explorer_page_stays_within_its_size_budget(site):
     assert page.stat().st_size <= 1_500_000, f"{page.stat().st_size:,} bytes"
 
 
-def test_static_explorer_slider_changes_the_image(visit):
-    page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
+def _static_explorer(page):
+    """The first kernel-free explorer on ``page``, its canvas, and the canvas once it is drawn."""
     explorer = page.locator(".latent-explorer").first
     canvas = explorer.locator("canvas.lx-digit")
     page.wait_for_function("el => el.toDataURL().length > 1000", arg=canvas.element_handle())
-    before = canvas.evaluate("c => c.toDataURL()")
+    return explorer, canvas, canvas.evaluate("c => c.toDataURL()")
+
+
+def test_static_explorer_slider_changes_the_image(visit):
+    page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
+    explorer, canvas, before = _static_explorer(page)
     marker_before = explorer.locator(".lx-marker").evaluate("m => m.style.left")
     explorer.locator("input.lx-z1").fill("3")
     after = canvas.evaluate("c => c.toDataURL()")
@@ -250,10 +255,7 @@ def test_every_page_passes_the_wcag_a_and_aa_rules(site, visit):
 
 def test_explorer_controls_work_from_the_keyboard(visit):
     page, _, problems, _ = visit("notebooks/04_latent_explorer.html")
-    explorer = page.locator(".latent-explorer").first
-    canvas = explorer.locator("canvas.lx-digit")
-    page.wait_for_function("el => el.toDataURL().length > 1000", arg=canvas.element_handle())
-    before = canvas.evaluate("c => c.toDataURL()")
+    explorer, canvas, before = _static_explorer(page)
     explorer.locator("input.lx-z1").focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
