@@ -32,7 +32,8 @@ def _squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def _binary_cross_entropy(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     # As torch's binary_cross_entropy: logs clamped at -100, so x_hat = 0 or 1 gives a finite loss.
     log_p, log_not_p = torch.log(x_hat).clamp_min(-100), torch.log1p(-x_hat).clamp_min(-100)
-    return -(x * log_p + (1 - x) * log_not_p).flatten(-3).sum(-1).mean(-1)
+    # "0.0 -" rather than a minus sign: a perfect reconstruction costs 0.00 nats, not -0.00.
+    return 0.0 - (x * log_p + (1 - x) * log_not_p).flatten(-3).sum(-1).mean(-1)
 
 
 def _kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
