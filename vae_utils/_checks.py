@@ -1,8 +1,8 @@
-"""Input checks shared by the public helpers.
+"""Checks at the door: where a reader's data or choice enters the helpers.
 
-Every check raises ``ValueError`` whose message starts with the argument's name
-and says what was expected, so a reader sees at once which call was wrong.
-Nothing is clipped or guessed.
+Every check raises ``ValueError`` whose message starts with the argument's name and says what
+was expected, so a reader sees at once which call was wrong. Nothing is clipped or guessed.
+Internal maths trusts its callers and lets torch report shape errors.
 """
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from numbers import Integral, Real
 import torch
 
 SEED_MAX = 2**32 - 1  # what Python, NumPy and torch all accept as a seed
+NAME_MAX = 100  # characters in a model's or a file's name
 
 
-def positive_int(value, name: str, minimum: int = 1) -> int:
+def positive_int(value, name: str, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,} (a larger value would take too long or too much "
+                         f"memory), got {value!r}")
     return int(value)
 
 
@@ -34,12 +38,16 @@ def flag(value, name: str) -> bool:
     return value
 
 
-def finite_number(value, name: str, minimum: float | None = None, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+def finite_number(value, name: str, minimum: float | None = None, strict: bool = False,
+                  maximum: float | None = None) -> float:
+    """A finite real number (NumPy scalars included), optionally bounded."""
+    if isinstance(value, (bool, torch.Tensor)) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if minimum is not None and (value <= minimum if strict else value < minimum):
         relation = ">" if strict else ">="
         raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return float(value)
 
 
@@ -66,7 +74,7 @@ def nonempty(x: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def image_shape(x, name: str = "images") -> torch.Tensor:
-    """The free part of :func:`images`: type, dtype and shape, no look at the values (no host sync)."""
+    """Type, dtype and shape of a batch of images; no look at the values (no wait for the device)."""
     float_tensor(x, name)
     if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape [N, 1, 28, 28] with N >= 1, got {tuple(x.shape)}")
@@ -110,7 +118,7 @@ def value_range(r, name: str) -> tuple[float, float]:
 
 
 def one_of(value, name: str, options) -> str:
-    if isinstance(value, bool) or value not in options:
+    if isinstance(value, bool) or not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
     return value
 
@@ -119,6 +127,30 @@ def path(value, name: str = "path") -> os.PathLike | str:
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
         raise ValueError(f"{name} must be a file path (str or pathlib.Path), got {value!r}")
     return value
+
+
+def text(value, name: str, maximum: int = NAME_MAX) -> str:
+    """A non-empty name of at most ``maximum`` characters."""
+    if not isinstance(value, str) or not value or len(value) > maximum:
+        shown = value if not isinstance(value, str) else f"{value[:40]!r}{'...' if len(value) > 40 else ''}"
+        raise ValueError(f"{name} must be a non-empty string of at most {maximum} characters, got {shown}")
+    return value
+
+
+def vae(model, name: str = "model"):
+    """One of the book's VAEs (``vae_utils.models.VAE``)."""
+    from .models import VAE
+
+    if not isinstance(model, VAE):
+        raise ValueError(f"{name} must be a vae_utils.models.VAE, got {type(model).__name__}")
+    return model
+
+
+def module(model, name: str = "classifier") -> torch.nn.Module:
+    """A torch module with weights (any network that maps images to outputs)."""
+    if not isinstance(model, torch.nn.Module) or next(model.parameters(), None) is None:
+        raise ValueError(f"{name} must be a torch.nn.Module with weights, got {type(model).__name__}")
+    return model
 
 
 def finite_model(model, name: str = "model"):

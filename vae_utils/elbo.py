@@ -1,12 +1,18 @@
-r"""A latent-variable model where everything is closed-form: the linear-Gaussian model.
+r"""The ELBO where everything is exact, and the importance-weighted bound where it is not.
+
+:class:`LinearGaussian` is the latent-variable model of chapter 00,
 
 .. math::
-    z \sim \mathcal N(0, I_J), \qquad x \mid z \sim \mathcal N(Wz + b,\ \sigma^2 I_D).
+    z \sim \mathcal N(0, I_J), \qquad x \mid z \sim \mathcal N(Wz + b,\ \sigma_x^2 I_D),
 
-Its evidence :math:`p(x)`, its true posterior :math:`p(z \mid x)` and the ELBO of any Gaussian
+whose evidence :math:`p(x)`, true posterior :math:`p(z \mid x)` and the ELBO of any Gaussian
 :math:`q(z) = \mathcal N(m, S)` are exact formulas, so the identity
 :math:`\log p(x) = \mathrm{ELBO}(q) + D_{KL}(q \,\|\, p(z \mid x))` can be checked to float
-precision. All computations are in float64.
+precision. All computations are in float64 and in the :math:`J \times J` form (matrix
+determinant lemma and Woodbury identity), so :math:`D` may be large.
+
+:func:`importance_weighted_bound` and :func:`vae_log_likelihood` estimate the bound
+:math:`\mathcal L_K` by Monte Carlo: for the linear-Gaussian model, and for the book's trained VAEs.
 """
 from __future__ import annotations
 
@@ -16,6 +22,11 @@ from dataclasses import dataclass
 import torch
 
 from . import _checks
+from .losses import LIKELIHOODS
+
+MAX_K = 100_000  # samples per image in an importance-weighted bound
+CHUNK = 2**24  # numbers in one chunk of samples (128 MB in float64): memory stays bounded whatever K is
+SIGMA_RANGE = (1e-100, 1e100)  # sigma_x**2 and 1 / sigma_x**2 stay normal float64 numbers inside it
 
 
 def _vector(v, name: str, size: int | None = None) -> torch.Tensor:
@@ -55,11 +66,18 @@ def gaussian_kl(m0: torch.Tensor, S0: torch.Tensor, m1: torch.Tensor, S1: torch.
                   + torch.logdet(S1) - torch.logdet(S0))
 
 
+def importance_weighted_bound(log_weights: torch.Tensor) -> torch.Tensor:
+    r""":math:`\log \frac1K \sum_{k=1}^K w_k` from the log-weights ``[..., K]``: one estimate of
+    :math:`\mathcal L_K` per row, computed stably as ``logsumexp - log K``."""
+    return torch.logsumexp(log_weights, dim=-1) - math.log(log_weights.shape[-1])
+
+
 @dataclass(frozen=True)
 class LinearGaussian:
-    r"""The model :math:`z \sim \mathcal N(0, I_J)`, :math:`x \mid z \sim \mathcal N(Wz + b, \sigma^2 I_D)`.
+    r"""The model :math:`z \sim \mathcal N(0, I_J)`, :math:`x \mid z \sim \mathcal N(Wz + b, \sigma_x^2 I_D)`.
 
-    ``W`` is ``[D, J]``, ``b`` is ``[D]`` and ``sigma`` a positive number.
+    ``W`` is ``[D, J]``, ``b`` is ``[D]`` and ``sigma`` (:math:`\sigma_x`) a positive number in
+    ``SIGMA_RANGE``, where float64 holds :math:`\sigma_x^2` and :math:`1/\sigma_x^2`.
     """
 
     W: torch.Tensor
@@ -72,7 +90,13 @@ class LinearGaussian:
             raise ValueError("W must hold finite values")
         object.__setattr__(self, "W", self.W.double())
         object.__setattr__(self, "b", _vector(self.b, "b", self.W.shape[0]))
-        object.__setattr__(self, "sigma", _checks.finite_number(self.sigma, "sigma", minimum=0.0, strict=True))
+        sigma = _checks.finite_number(self.sigma, "sigma", minimum=0.0, strict=True)
+        if not SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1]:
+            raise ValueError(f"sigma must be in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}] so that float64 holds "
+                             f"sigma**2 and 1 / sigma**2, got {sigma!r}")
+        object.__setattr__(self, "sigma", sigma)
+        if not bool(torch.isfinite(self.W.T @ self.W / sigma**2).all()):
+            raise ValueError("W is too large for this sigma: W^T W / sigma**2 overflows float64")
 
     @property
     def D(self) -> int:
@@ -85,37 +109,48 @@ class LinearGaussian:
     def _x(self, x) -> torch.Tensor:
         return _vector(x, "x", self.D)
 
+    def _precision(self) -> torch.Tensor:
+        r""":math:`M = I_J + W^\top W / \sigma_x^2`, the posterior precision."""
+        return torch.eye(self.J, dtype=torch.float64) + self.W.T @ self.W / self.sigma**2
+
     def log_evidence(self, x: torch.Tensor) -> torch.Tensor:
-        r"""The exact :math:`\log p(x)`: :math:`x \sim \mathcal N(b,\ WW^\top + \sigma^2 I_D)`, so
+        r"""The exact :math:`\log p(x)`: :math:`x \sim \mathcal N(b,\ C)` with :math:`C = WW^\top + \sigma_x^2 I_D`, so
 
         .. math:: \log p(x) = -\tfrac12\big[D\log 2\pi + \log\det C + (x - b)^\top C^{-1} (x - b)\big],
-            \quad C = WW^\top + \sigma^2 I_D.
+
+        evaluated with :math:`\log\det C = D\log\sigma_x^2 + \log\det M` and
+        :math:`(x-b)^\top C^{-1}(x-b) = \big(\lVert r\rVert^2 - \lVert L^{-1} W^\top r\rVert^2/\sigma_x^2\big)/\sigma_x^2`,
+        :math:`r = x - b`, :math:`M = LL^\top`: only :math:`J \times J` matrices.
         """
         r = self._x(x) - self.b
-        C = self.W @ self.W.T + self.sigma**2 * torch.eye(self.D, dtype=torch.float64)
-        return -0.5 * (self.D * math.log(2 * math.pi) + torch.logdet(C) + r @ torch.linalg.solve(C, r))
+        L = torch.linalg.cholesky(self._precision())
+        u = torch.linalg.solve_triangular(L, (self.W.T @ r).unsqueeze(1), upper=False).squeeze(1)
+        quadratic = (r @ r - u @ u / self.sigma**2) / self.sigma**2
+        logdet = self.D * math.log(self.sigma**2) + 2 * torch.log(torch.diagonal(L)).sum()
+        return -0.5 * (self.D * math.log(2 * math.pi) + logdet + quadratic)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""The true posterior :math:`p(z \mid x) = \mathcal N(m^*, S^*)` as ``(m_star, S_star)``:
 
-        .. math:: S^* = \big(I_J + W^\top W / \sigma^2\big)^{-1}, \qquad m^* = S^* W^\top (x - b) / \sigma^2 .
+        .. math:: S^* = \big(I_J + W^\top W / \sigma_x^2\big)^{-1}, \qquad m^* = S^* W^\top (x - b) / \sigma_x^2 .
         """
         r = self._x(x) - self.b
-        S = torch.linalg.inv(torch.eye(self.J, dtype=torch.float64) + self.W.T @ self.W / self.sigma**2)
+        S = torch.cholesky_inverse(torch.linalg.cholesky(self._precision()))
         S = 0.5 * (S + S.T)  # exactly symmetric
-        return S @ self.W.T @ r / self.sigma**2, S
+        return S @ (self.W.T @ r) / self.sigma**2, S
 
     def expected_log_likelihood(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         r""":math:`\mathbb E_{q}[\log p(x \mid z)]` for :math:`q = \mathcal N(m, S)`:
 
-        .. math:: -\tfrac D2 \log(2\pi\sigma^2) - \frac{1}{2\sigma^2}\Big[\lVert x - Wm - b\rVert^2
+        .. math:: -\tfrac D2 \log(2\pi\sigma_x^2) - \frac{1}{2\sigma_x^2}\Big[\lVert x - Wm - b\rVert^2
             + \operatorname{tr}(W S W^\top)\Big]
         """
         x = self._x(x)
         m, S = _vector(m, "m", self.J), _covariance(S, "S", self.J)
         residual = x - self.W @ m - self.b
+        trace = torch.trace(S @ (self.W.T @ self.W))  # tr(W S W^T), in J x J
         return (-0.5 * self.D * math.log(2 * math.pi * self.sigma**2)
-                - (residual @ residual + torch.trace(self.W @ S @ self.W.T)) / (2 * self.sigma**2))
+                - (residual @ residual + trace) / (2 * self.sigma**2))
 
     def elbo(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         r"""The exact ELBO of :math:`q = \mathcal N(m, S)`:
@@ -136,22 +171,73 @@ class LinearGaussian:
             \qquad z_k \sim q = \mathcal N(m, S).
 
         :math:`\mathcal L_1` is the ELBO; :math:`\mathcal L_K` rises towards :math:`\log p(x)` as ``K`` grows.
-        The densities come from ``torch.distributions``, not from this class's formulas.
+        The densities come from ``torch.distributions``, not from this class's formulas. The samples
+        are drawn in chunks, so memory stays bounded whatever ``K``, ``n_estimates`` and ``D`` are.
         """
         from torch.distributions import MultivariateNormal, Normal
 
         x = self._x(x)
         m, S = _vector(m, "m", self.J), _covariance(S, "S", self.J)
-        K = _checks.positive_int(K, "K")
-        n_estimates = _checks.positive_int(n_estimates, "n_estimates", minimum=2)
+        K = _checks.positive_int(K, "K", maximum=MAX_K)
+        n_estimates = _checks.positive_int(n_estimates, "n_estimates", minimum=2, maximum=1_000_000)
         seed = _checks.seed(seed, "seed")
         q = MultivariateNormal(m, covariance_matrix=S)
         prior = MultivariateNormal(torch.zeros(self.J, dtype=torch.float64),
                                    covariance_matrix=torch.eye(self.J, dtype=torch.float64))
         g = torch.Generator().manual_seed(seed)
-        eps = torch.randn(n_estimates, K, self.J, generator=g, dtype=torch.float64)
-        z = m + eps @ torch.linalg.cholesky(S).T  # [n_estimates, K, J]
-        log_lik = Normal(z @ self.W.T + self.b, self.sigma).log_prob(x).sum(-1)
-        log_w = prior.log_prob(z) + log_lik - q.log_prob(z)
-        estimates = torch.logsumexp(log_w, dim=1) - math.log(K)
+        chol = torch.linalg.cholesky(S)
+        rows = max(1, CHUNK // (K * max(self.D, self.J)))
+        estimates = []
+        for start in range(0, n_estimates, rows):
+            eps = torch.randn(min(rows, n_estimates - start), K, self.J, generator=g, dtype=torch.float64)
+            z = m + eps @ chol.T  # [rows, K, J]
+            log_lik = Normal(z @ self.W.T + self.b, self.sigma).log_prob(x).sum(-1)
+            estimates.append(importance_weighted_bound(prior.log_prob(z) + log_lik - q.log_prob(z)))
+        estimates = torch.cat(estimates)
         return float(estimates.mean()), float(estimates.std() / math.sqrt(n_estimates))
+
+
+@torch.no_grad()
+def vae_log_likelihood(model, images: torch.Tensor, K: int, *, likelihood: str = "gaussian",
+                       seed: int = 0) -> torch.Tensor:
+    r"""One estimate of :math:`\mathcal L_K` per image for one of the book's VAEs, in nats (float64).
+
+    .. math:: \mathcal L_K(x) = \log \frac1K \sum_{k=1}^K \frac{p_\theta(x \mid z_k)\, p(z_k)}{q_\phi(z_k \mid x)},
+        \qquad z_k \sim q_\phi(z \mid x),
+
+    with the *full* log-likelihood of the decoder: a Gaussian with :math:`\sigma_x = 1`, constant
+    :math:`\tfrac D2\log 2\pi` included, or a Bernoulli. ``K=1`` is a one-sample estimate of the
+    ELBO; as ``K`` grows the estimates rise towards :math:`\log p_\theta(x)`. Samples are drawn in
+    chunks, so memory stays bounded (a few hundred MB) whatever ``K`` is.
+    """
+    from torch.distributions import Normal
+
+    from .losses import bernoulli_reconstruction_loss, reconstruction_loss
+    from .models import device_of
+
+    _checks.vae(model).eval()
+    _checks.images(images, "images")
+    K = _checks.positive_int(K, "K", maximum=MAX_K)
+    _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
+    seed = _checks.seed(seed, "seed")
+    g = torch.Generator().manual_seed(seed)
+    dev, D = device_of(model), 784
+    per_chunk = max(1, CHUNK // (K * D))  # images per chunk: K decodes of 784 pixels each, about 200 MB
+    out = []
+    for x in images.split(per_chunk):
+        x = x.to(dev)
+        mu, logvar = model.encode(x)  # [n, J]
+        sigma = torch.exp(0.5 * logvar)
+        eps = torch.randn(K, *mu.shape, generator=g).to(dev, mu.dtype)
+        z = mu + sigma * eps  # [K, n, J]
+        x_hat = model.decoder(z.flatten(0, 1)).view(K, x.shape[0], 1, 28, 28)
+        # Each image as a batch of its own (the unsqueezes), so the losses give one value per (k, image).
+        if likelihood == "gaussian":
+            err = 2 * reconstruction_loss(x_hat.unsqueeze(2), x.unsqueeze(1)).double()  # per image: ||x - x_hat||^2
+            log_lik = -0.5 * err - D / 2 * math.log(2 * math.pi)
+        else:
+            log_lik = -bernoulli_reconstruction_loss(x_hat.unsqueeze(2), x.unsqueeze(1)).double()
+        log_prior = Normal(0.0, 1.0).log_prob(z.double()).sum(-1)
+        log_q = Normal(mu.double(), sigma.double()).log_prob(z.double()).sum(-1)
+        out.append(importance_weighted_bound((log_lik + log_prior - log_q).T).cpu())  # [n]
+    return torch.cat(out)

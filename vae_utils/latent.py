@@ -7,17 +7,16 @@ import torch
 from . import _checks
 from .models import VAE, device_of
 
-
-def _vae(model) -> VAE:
-    if not isinstance(model, VAE):
-        raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
-    return model
+MIN_BOX_WIDTH = 0.5  # a collapsed model's codes, or a single image's, sit on a point
+MAX_CODE = 1e6  # codes further out than this come from a diverged encoder, not from data
+MAX_GRID = 1000  # points per axis of a latent grid (a million codes)
+MAX_TILES = 20_000  # images in one tiled picture (about 63 MB of float32 pixels)
 
 
 @torch.no_grad()
 def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    r"""The encoder means :math:`\mu(x)` of ``images``, as a CPU tensor ``[N, latent_dim]``."""
-    _vae(model).eval()
+    r"""The encoder means :math:`\mu_\phi(x)` of ``images``, as a CPU tensor ``[N, latent_dim]``."""
+    _checks.vae(model).eval()
     _checks.images(images, "images")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     dev = device_of(model)
@@ -27,13 +26,10 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> to
 @torch.no_grad()
 def decode_latents(model: VAE, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Decoded images ``[N, 1, 28, 28]`` (a CPU tensor) for latent codes ``z``."""
-    _vae(model).eval()
+    _checks.vae(model).eval()
     _checks.finite(_checks.latents(z, "z", model.latent_dim), "z")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     return torch.cat([model.decode(b).cpu() for b in z.split(batch_size)])
-
-
-MIN_BOX_WIDTH = 0.5  # a collapsed model's codes, or a single image's, sit on a point
 
 
 def latent_box(means: torch.Tensor, percentiles: tuple[float, float] = (1.0, 99.0)) -> list[tuple[float, float]]:
@@ -42,6 +38,8 @@ def latent_box(means: torch.Tensor, percentiles: tuple[float, float] = (1.0, 99.
     A side narrower than ``MIN_BOX_WIDTH`` (0.5) is widened to it about its centre, so that a box
     around one code, or the codes of a collapsed model, can still be drawn and walked."""
     _checks.nonempty(_checks.finite(_checks.float_tensor(means, "means", ndim=2), "means"), "means")
+    if float(means.detach().abs().max()) > MAX_CODE:
+        raise ValueError(f"means must lie within ±{MAX_CODE:g}: codes further out come from a diverged encoder")
     try:
         low, high = (float(p) for p in percentiles)
     except (TypeError, ValueError):
@@ -60,31 +58,34 @@ def latent_grid(x_range, y_range, n: int) -> torch.Tensor:
     """An ``n x n`` grid of 2-D codes, row-major, rows from top (high :math:`z_2`) to bottom.
 
     Row ``i``, column ``j`` is ``z = (x_j, y_{n-1-i})``, the layout of an image whose
-    vertical axis points up.
+    vertical axis points up. The grid's points must be distinct in float32.
     """
     x0, x1 = _checks.value_range(x_range, "x_range")
     y0, y1 = _checks.value_range(y_range, "y_range")
-    n = _checks.positive_int(n, "n", minimum=2)
+    n = _checks.positive_int(n, "n", minimum=2, maximum=MAX_GRID)
+    for (low, high), name in (((x0, x1), "x_range"), ((y0, y1), "y_range")):
+        spacing = np.spacing(np.float32(max(abs(low), abs(high))))
+        if (high - low) / (n - 1) < 4 * spacing:
+            raise ValueError(f"{name} {(low, high)} is too narrow for {n} float32 points so far from 0")
     xs = torch.linspace(x0, x1, n)
     ys = torch.linspace(y1, y0, n)
     return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
 
 
 def tile_images(images: torch.Tensor, ncol: int) -> np.ndarray:
-    """Arrange ``[N, 1, 28, 28]`` images row by row into one 2-D array (missing tiles are 0)."""
+    """Arrange ``[N, 1, 28, 28]`` images row by row into one 2-D array (missing tiles are 0):
+    ``torchvision.utils.make_grid`` without padding. ``uint8`` images (0..255) stay ``uint8``."""
+    from torchvision.utils import make_grid
+
     ncol = _checks.positive_int(ncol, "ncol")
     if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:  # already 0..255 grey levels
         if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28) or images.shape[0] == 0:
             raise ValueError(f"images must have shape [N, 1, 28, 28] with N >= 1, got {tuple(images.shape)}")
     else:
         _checks.images(images, "images")
-    n = images.shape[0]
-    nrow = -(-n // ncol)
-    canvas = np.zeros((nrow * 28, ncol * 28), dtype=np.float32)
-    for k, img in enumerate(images[:, 0].numpy()):
-        r, c = divmod(k, ncol)
-        canvas[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = img
-    return canvas
+    if images.shape[0] > MAX_TILES:
+        raise ValueError(f"images must hold at most {MAX_TILES:,} tiles for one picture, got {images.shape[0]:,}")
+    return make_grid(images.detach().cpu(), nrow=ncol, padding=0)[0].numpy()
 
 
 def straight_path(z_start: torch.Tensor, z_end: torch.Tensor, n_steps: int) -> torch.Tensor:
@@ -96,14 +97,14 @@ def straight_path(z_start: torch.Tensor, z_end: torch.Tensor, n_steps: int) -> t
     _checks.float_tensor(z_end, "z_end", ndim=2)
     if z_start.shape != z_end.shape:
         raise ValueError(f"z_end must have the shape of z_start {tuple(z_start.shape)}, got {tuple(z_end.shape)}")
-    n_steps = _checks.positive_int(n_steps, "n_steps")
+    n_steps = _checks.positive_int(n_steps, "n_steps", maximum=10_000)
     t = torch.linspace(0, 1, n_steps + 1, dtype=z_start.dtype).view(1, -1, 1)
     return z_start.unsqueeze(1) + t * (z_end - z_start).unsqueeze(1)
 
 
 @torch.no_grad()
 def reconstruct(model: VAE, images: torch.Tensor) -> torch.Tensor:
-    r"""Decode each image's encoder mean: :math:`\mathrm{dec}(\mu(x))`, without sampling."""
+    r"""Decode each image's encoder mean: :math:`\hat x_\theta(\mu_\phi(x))`, without sampling."""
     return decode_latents(model, encode_means(model, images))
 
 
@@ -115,8 +116,7 @@ def best_reconstructed_index(models: dict, images: torch.Tensor, labels: torch.T
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict of name -> VAE")
     for name, model in models.items():
-        if not isinstance(model, VAE):
-            raise ValueError(f"models[{name!r}] must be a vae_utils.models.VAE, got {type(model).__name__}")
+        _checks.vae(model, f"models[{name!r}]")
     _checks.images(images, "images")
     _checks.labels(labels, "labels", images.shape[0])
     if isinstance(digit, bool) or digit not in range(10) or not bool((labels == digit).any()):

@@ -1,8 +1,9 @@
-r"""Measures of the two properties the KL term is said to buy.
+r"""Measures of the two properties the KL term is said to buy, and the chapter's claims.
 
-* **Completeness**: codes drawn from the prior :math:`\mathcal N(0, I)` decode to the
-  whole variety of the data. Measured by classifying decoded prior samples with a digit
-  classifier trained on the same data, and looking at how the predicted classes spread.
+* **Completeness**: a code drawn from the prior :math:`\mathcal N(0, I)` decodes to something
+  meaningful. Measured two ways: the share of prior draws that land where the data's codes
+  are (:func:`vae_utils.aggregate.prior_coverage`), and how evenly a digit classifier, trained on
+  the same data, spreads the decodes of prior draws over the ten classes (:func:`completeness`).
 * **Continuity**: nearby codes decode to similar images. Measured along straight latent
   paths between encoded test digits, as the largest single step's share of the path's
   total pixel change (1 / ``n_steps`` for a perfectly even morph; larger means a jump).
@@ -14,12 +15,22 @@ import math
 import torch
 from torch import nn
 
-from . import _checks
+from . import _checks, aggregate
 from .book import progress_bar
-from .latent import _vae, decode_latents, encode_means, straight_path
+from .latent import decode_latents, encode_means, straight_path
 from .losses import LIKELIHOODS, vae_loss
 from .models import device_of
 from .training import pick_device
+
+MAX_SAMPLES = 200_000  # prior draws decoded by completeness
+MAX_PAIRS = 5_000  # latent paths walked by continuity
+AGGREGATE_IMAGES = 2_000  # test images whose codes make q(z) in summarize()
+
+
+def _classify(classifier: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The classifier's logits for ``images`` (cast to its device and dtype), in eval mode."""
+    p = next(classifier.parameters())
+    return classifier.eval()(images.to(device=p.device, dtype=p.dtype))
 
 
 def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 15, seed: int = 0,
@@ -35,7 +46,7 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs
     order = torch.Generator().manual_seed(seed)
     classifier = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10)).to(dev)
     optimiser = torch.optim.Adam(classifier.parameters(), lr=1e-3)
-    x, y = images.to(dev), labels.to(dev)
+    x, y = images.to(dev, torch.float32), labels.to(dev)
     for _ in progress_bar(range(epochs), desc="classifier", unit="epoch", disable=not progress):
         classifier.train()
         for batch in torch.randperm(len(y), generator=order).to(dev).split(128):
@@ -49,10 +60,10 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs
 @torch.no_grad()
 def classifier_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of ``images`` whose predicted digit is the label."""
+    _checks.module(classifier, "classifier")
     _checks.images(images, "images")
     _checks.labels(labels, "labels", images.shape[0])
-    dev = next(classifier.parameters()).device
-    predicted = classifier.eval()(images.to(dev)).argmax(1).cpu()
+    predicted = _classify(classifier, images).argmax(1).cpu()
     return float((predicted == labels).float().mean())
 
 
@@ -83,20 +94,19 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
     Returns ``label_entropy``: the entropy of the predicted-class histogram :math:`h` divided by
     :math:`\log 10` (1 = every digit equally often, 0 = a single digit); ``tv_distance``:
     :math:`\tfrac12\sum_c |h_c - f_c|` from the data's class frequencies :math:`f` (pass
-    :func:`class_frequencies` of the training labels; uniform if none are given); ``confidence``: the classifier's mean top probability; ``histogram``: :math:`h`.
+    :func:`class_frequencies` of the training labels; uniform if none are given); ``confidence``:
+    the classifier's mean top probability; ``histogram``: :math:`h`.
     """
-    _vae(model)
-    n_samples = _checks.positive_int(n_samples, "n_samples")
+    _checks.vae(model)
+    _checks.module(classifier, "classifier")
+    n_samples = _checks.positive_int(n_samples, "n_samples", maximum=MAX_SAMPLES)
     seed = _checks.seed(seed, "seed")
     f = torch.full((10,), 0.1) if class_frequencies is None else _frequencies(class_frequencies)
     z = torch.randn(n_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    decoded = decode_latents(model, z)
-    dev = next(classifier.parameters()).device
-    probs = torch.softmax(classifier.eval()(decoded.to(dev)), dim=1).cpu()
+    probs = torch.softmax(_classify(classifier, decode_latents(model, z)).float(), dim=1).cpu()
     h = torch.bincount(probs.argmax(1), minlength=10).float() / n_samples
-    nonzero = h[h > 0]
     return {
-        "label_entropy": float(-(nonzero * nonzero.log()).sum() / math.log(10)) + 0.0,  # + 0.0: never "-0.00"
+        "label_entropy": float(torch.special.entr(h).sum() / math.log(10)),  # entr(p) = -p log p, entr(0) = 0
         "tv_distance": float(0.5 * (h - f).abs().sum()),
         "confidence": float(probs.max(1).values.mean()),
         "histogram": h.tolist(),
@@ -107,13 +117,13 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
 def continuity(model, images: torch.Tensor, *, n_pairs: int = 300, n_steps: int = 32, seed: int = 0) -> float:
     r"""Mean over random pairs of encoded ``images`` of :math:`\max_k \Delta_k / \sum_k \Delta_k`.
 
-    :math:`\Delta_k = \lVert \mathrm{dec}(z_{k+1}) - \mathrm{dec}(z_k) \rVert` along the straight path
-    between the two encoder means, in ``n_steps`` equal steps. The endpoints are encoded data,
-    so each model is measured inside its own data region, whatever its scale.
+    :math:`\Delta_k = \lVert \hat x(z_{k+1}) - \hat x(z_k) \rVert` along the straight path between the
+    two encoder means, in ``n_steps`` equal steps. The endpoints are encoded data, so each model
+    is measured inside its own data region, whatever its scale.
     """
-    _vae(model)
-    n_pairs = _checks.positive_int(n_pairs, "n_pairs")
-    n_steps = _checks.positive_int(n_steps, "n_steps", minimum=2)
+    _checks.vae(model)
+    n_pairs = _checks.positive_int(n_pairs, "n_pairs", maximum=MAX_PAIRS)
+    n_steps = _checks.positive_int(n_steps, "n_steps", minimum=2, maximum=256)
     seed = _checks.seed(seed, "seed")
     _checks.images(images, "images")
     if images.shape[0] < 2:
@@ -130,34 +140,61 @@ def continuity(model, images: torch.Tensor, *, n_pairs: int = 300, n_steps: int 
 
 @torch.no_grad()
 def heldout_loss(model, images: torch.Tensor, *, likelihood: str = "gaussian", seed: int = 0) -> dict:
-    """Reconstruction, KL and their sum (for beta=1 the negative ELBO, up to the Gaussian constant) per image on ``images``.
+    """Reconstruction, KL and their sum per image on ``images`` (the loss with beta = 1: for the
+    Gaussian decoder, the one-sample negative ELBO of sigma_x = 1 minus the constant (D/2) log 2 pi).
 
     One reparametrized sample per image, from a seeded generator, so the number is repeatable.
     """
-    _vae(model).eval()
+    _checks.vae(model).eval()
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
     seed = _checks.seed(seed, "seed")
     torch.manual_seed(seed)
     dev = device_of(model)
-    totals = torch.zeros(3)
+    totals = torch.zeros(2, dtype=torch.float64)
     for x in images.split(1000):
         x = x.to(dev)
-        x_hat, mu, logvar = model(x)
-        _, recon, kl = vae_loss(x_hat, x, mu, logvar, likelihood=likelihood)
-        totals += torch.tensor([recon.item(), kl.item(), recon.item() + kl.item()]) * len(x)
-    recon, kl, total = (totals / len(images)).tolist()
-    return {"recon": recon, "kl": kl, "neg_elbo": total}
+        _, recon, kl = vae_loss(*_reorder(model(x), x), likelihood=likelihood)
+        totals += torch.stack([recon, kl]).double().cpu() * len(x)
+    recon, kl = (totals / len(images)).tolist()
+    return {"recon": recon, "kl": kl, "neg_elbo": recon + kl}
+
+
+def _reorder(out, x):
+    x_hat, mu, logvar = out
+    return x_hat, x, mu, logvar
+
+
+def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
+              likelihood: str = "gaussian", class_frequencies: torch.Tensor | None = None) -> dict:
+    """Everything the chapter reports about one model, in one dict: the latent std of the test
+    means, both measures of completeness, continuity, the held-out loss, and the two parts of the
+    KL term over the first ``AGGREGATE_IMAGES`` test images (:mod:`vae_utils.aggregate`)."""
+    _checks.images(test_images, "test_images")
+    with torch.no_grad():
+        mu, logvar = _checks.vae(model).eval().encode(test_images[:AGGREGATE_IMAGES].to(device_of(model)))
+    parts = aggregate.kl_decomposition(mu, logvar, seed=seed)
+    return {
+        "latent_std": encode_means(model, test_images).std(0).tolist(),
+        "completeness": completeness(model, classifier, seed=seed, class_frequencies=class_frequencies),
+        "prior_coverage": aggregate.prior_coverage(mu, logvar, seed=seed),
+        "continuity": continuity(model, test_images, seed=seed),
+        **heldout_loss(model, test_images, likelihood=likelihood, seed=seed),
+        **{k: parts[k] for k in ("information", "information_se", "mismatch", "mismatch_se")},
+        "aggregate_kl": parts["average_kl"], "aggregate_sum_se": parts["sum_se"],
+    }
 
 
 def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
-    """The chapter's claims, from each model's ``latent_std`` (per dimension), ``completeness``
-    and ``continuity``. They must hold for any seed, so they compare, rather than quote, numbers."""
+    """The chapter's claims, from each model's :func:`summarize`. They must hold for any seed, so
+    they compare, rather than quote, numbers."""
     std_with, std_without = with_kl["latent_std"], without_kl["latent_std"]
-    if len(std_with) != len(std_without):
-        raise ValueError(f"without_kl must have the latent dimension of with_kl ({len(std_with)}), "
+    if not std_with or len(std_with) != len(std_without):
+        raise ValueError(f"without_kl must have the latent dimension of with_kl ({len(std_with)} >= 1), "
                          f"got {len(std_without)} latent stds")
     return {
+        "prior draws land where the codes are more often with KL":
+            with_kl["prior_coverage"] > without_kl["prior_coverage"],
         "prior samples cover the digit classes more evenly with KL":
             with_kl["completeness"]["label_entropy"] > without_kl["completeness"]["label_entropy"],
         "straight latent paths are smoother with KL":
@@ -175,16 +212,23 @@ def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
     Comparisons only, so that they hold for any random seed and data size."""
     if not isinstance(sweep, dict) or not {0.0, 1.0} <= set(sweep) or len(sweep) < 3:
         raise ValueError("sweep must map at least three betas, 0 and 1 among them, to summarize() dicts")
+    if any(not isinstance(b, (int, float)) or isinstance(b, bool) or not b >= 0 for b in sweep):
+        raise ValueError(f"sweep must have non-negative betas as keys, got {sorted(sweep, key=str)}")
     betas = sorted(sweep)
     largest, smallest_positive = betas[-1], betas[1]
     entropy = {b: sweep[b]["completeness"]["label_entropy"] for b in betas}
+    positive = [b for b in betas if b > 0]
     return {
         "completeness rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
         "completeness rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
         "every positive beta gives smoother paths than beta = 0":
-            all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in betas if b > 0),
+            all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in positive),
         "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest]["kl"] < sweep[1.0]["kl"],
         "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed": sweep[largest]["kl"] < 0.5,
+        "the mismatch KL(q(z) || p) is smaller at every positive beta than at beta = 0":
+            all(sweep[b]["mismatch"] < sweep[0.0]["mismatch"] for b in positive),
+        "the information I_q falls from beta = 1 to the largest beta":
+            sweep[largest]["information"] < sweep[1.0]["information"],
     }
 
 
@@ -196,24 +240,19 @@ def report_claims(claims: dict[str, bool], measured: dict) -> None:
     """Print each claim with ``True``/``False``, then raise :class:`ClaimFailed` if any is false.
 
     ``measured`` holds the numbers behind the claims; they go into the error, so that a build
-    that fails (e.g. the published book, trained on other data) says what it measured.
+    that fails (e.g. the published book, trained on other data) says what it measured. NumPy
+    and torch booleans are accepted as the Python booleans they print as.
     """
-    if not isinstance(claims, dict) or not claims or not all(isinstance(v, bool) for v in claims.values()):
+    if not isinstance(claims, dict) or not claims:
         raise ValueError("claims must be a non-empty dict of claim -> bool")
+    plain = {}
     for claim, holds in claims.items():
+        if type(holds).__name__ not in ("bool", "bool_") and not (isinstance(holds, torch.Tensor) and holds.numel() == 1
+                                                                  and holds.dtype == torch.bool):
+            raise ValueError(f"claims must map each claim to a boolean, got {type(holds).__name__} for {claim!r}")
+        plain[claim] = bool(holds)
+    for claim, holds in plain.items():
         print(f"{claim}: {holds}")
-    failed = [claim for claim, holds in claims.items() if not holds]
+    failed = [claim for claim, holds in plain.items() if not holds]
     if failed:
         raise ClaimFailed(f"{len(failed)} claim(s) do not hold: {failed}; measured: {measured}")
-
-
-def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
-              likelihood: str = "gaussian", class_frequencies: torch.Tensor | None = None) -> dict:
-    """Everything the chapter reports about one model, in one dict."""
-    _checks.images(test_images, "test_images")
-    return {
-        "latent_std": encode_means(model, test_images).std(0).tolist(),
-        "completeness": completeness(model, classifier, seed=seed, class_frequencies=class_frequencies),
-        "continuity": continuity(model, test_images, seed=seed),
-        **heldout_loss(model, test_images, likelihood=likelihood, seed=seed),
-    }

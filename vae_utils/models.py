@@ -13,13 +13,21 @@ class VAE(nn.Module):
     r"""A VAE for 28x28 images with a diagonal Gaussian encoder and a sigmoid decoder.
 
     The encoder maps an image :math:`x` to :math:`(\mu, \log\sigma^2)` of
-    :math:`q(z|x) = \mathcal N(\mu, \operatorname{diag}\sigma^2)`. It predicts the
+    :math:`q_\phi(z \mid x) = \mathcal N(\mu, \operatorname{diag}\sigma^2)`. It predicts the
     *log*-variance because that is unconstrained: the standard deviation :math:`\sigma` is
     recovered as :math:`\sigma = \exp(\tfrac12 \log\sigma^2)`, always positive.
 
     ``arch="mlp"``: 784-512-256 encoder and the mirror-image decoder (fast on a CPU).
     ``arch="conv"``: the Keras example's two stride-2 convolutions and transposed convolutions.
+
+    Inputs are cast to the model's dtype and device, so float64 images work like float32 ones,
+    and checked: images must be ``[N, 1, 28, 28]`` with values in [0, 1] (raw 0-255 pixels are
+    refused), codes finite. While :func:`~vae_utils.training.train_vae` runs the model, only
+    shapes are checked: the loop checked its images once, before the first step, and a check
+    of the values at every step would make each step wait for the device.
     """
+
+    _inputs_checked = False  # set by the training loop while it feeds checked images
 
     def __init__(self, latent_dim: int = 2, arch: str = "mlp", hidden: tuple[int, int] = (512, 256)):
         super().__init__()
@@ -53,54 +61,42 @@ class VAE(nn.Module):
         # One layer predicts mu and log sigma^2 together; encode() splits them.
         self.to_moments = nn.Linear(features, 2 * latent_dim)
 
-    # Public methods check their input (a clear error for raw 0-255 pixels) and cast it to the
-    # model's dtype and device, so float64 inputs work like float32 ones. The training loop checks
-    # its images once and then calls the unchecked ``_``-methods: no host sync per step.
-
-    def _as_input(self, t: torch.Tensor) -> torch.Tensor:
+    def _input(self, t: torch.Tensor, name: str) -> torch.Tensor:
+        if name == "x":
+            (_checks.image_shape if self._inputs_checked else _checks.images)(t, "x")
+        elif not self._inputs_checked:
+            _checks.finite(t, name)
         p = next(self.parameters())
         return t.to(device=p.device, dtype=p.dtype)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)`` of q(z|x), each ``[N, latent_dim]``."""
-        return self._encode(self._as_input(_checks.images(x, "x")))
-
-    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.to_moments(self.encoder(x)).chunk(2, dim=1)
+        mu, logvar = self.to_moments(self.encoder(self._input(x, "x"))).chunk(2, dim=1)
         return mu, logvar
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         r"""Sample :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
 
         The randomness sits in :math:`\varepsilon`, so gradients flow through
         :math:`\mu` and :math:`\sigma` (the reparametrisation trick).
         """
-        _checks.latents(mu, "mu", self.latent_dim)
-        _checks.latents(logvar, "logvar", self.latent_dim)
-        if mu.shape != logvar.shape:
-            raise ValueError(f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}")
-        return self._reparameterize(mu, logvar)
-
-    @staticmethod
-    def _reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        if not isinstance(mu, torch.Tensor) or not isinstance(logvar, torch.Tensor) or mu.shape != logvar.shape:
+            raise ValueError(f"logvar must be a tensor of the shape of mu {tuple(getattr(mu, 'shape', ()))}, "
+                             f"got {tuple(getattr(logvar, 'shape', ())) or type(logvar).__name__}")
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map latent codes ``[N, latent_dim]`` to images ``[N, 1, 28, 28]`` in [0, 1]."""
-        _checks.finite(_checks.latents(z, "z", self.latent_dim), "z")
-        return self.decoder(self._as_input(z))
+        _checks.latents(z, "z", self.latent_dim)
+        return self.decoder(self._input(z, "z"))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, sample one z per image, decode: ``(x_hat, mu, logvar)``."""
-        return self._forward(self._as_input(_checks.images(x, "x")))
-
-    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self._encode(x)
-        return self.decoder(self._reparameterize(mu, logvar)), mu, logvar
+        mu, logvar = self.encode(x)
+        return self.decoder(self.reparameterize(mu, logvar)), mu, logvar
 
 
 def device_of(model: nn.Module) -> torch.device:
     """The device of ``model``'s weights."""
-    if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
-        raise ValueError(f"model must be a torch module with weights, got {type(model).__name__}")
-    return next(model.parameters()).device
+    return next(_checks.module(model, "model").parameters()).device

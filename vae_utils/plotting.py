@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import ListedColormap
 import torch
+from matplotlib.colors import ListedColormap
 
 from . import _checks
 from .latent import decode_latents, encode_means, latent_grid, tile_images
@@ -12,6 +12,7 @@ from .latent import decode_latents, encode_means, latent_grid, tile_images
 # a pale grey for the tenth digit.
 DIGIT_CMAP = ListedColormap(["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
                              "#882255", "#AA4499", "#BBBBBB"], name="digits")
+MAX_GRID_PLOT = 100  # decodes per axis of a plotted grid
 
 
 def _axes(ax):
@@ -19,8 +20,9 @@ def _axes(ax):
 
 
 def _two_d(model, name="model"):
-    if getattr(model, "latent_dim", None) != 2:
-        raise ValueError(f"{name} must have latent_dim=2 for a 2-D picture, got {getattr(model, 'latent_dim', None)!r}")
+    _checks.vae(model, name)
+    if model.latent_dim != 2:
+        raise ValueError(f"{name} must have latent_dim=2 for a 2-D picture, got {model.latent_dim!r}")
 
 
 def digit_colorbar(mappable, ax):
@@ -45,6 +47,7 @@ def latent_scatter(model, images: torch.Tensor, labels: torch.Tensor, ax=None, t
 def decode_grid(model, x_range, y_range, n: int = 20, ax=None, title: str | None = None):
     """Decode an ``n x n`` grid over ``x_range`` x ``y_range`` and show it on latent axes."""
     _two_d(model)
+    n = _checks.positive_int(n, "n", minimum=2, maximum=MAX_GRID_PLOT)
     z = latent_grid(x_range, y_range, n)
     (x0, x1), (y0, y1) = x_range, y_range
     ax = _axes(ax)
@@ -58,16 +61,16 @@ def show_images(images: torch.Tensor, ncol: int = 10, ax=None, title: str = "Ima
     """Show a batch of images as one tiled picture."""
     _checks.images(images, "images")
     ax = _axes(ax)
-    ax.imshow(tile_images(images.cpu(), ncol), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(tile_images(images, ncol), cmap="gray", vmin=0, vmax=1)
     ax.set(title=title, xticks=[], yticks=[])
     return ax
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
     """Reconstruction, KL and total loss per epoch."""
-    missing = {"loss", "recon", "kl"} - set(history)
-    if missing:
-        raise ValueError(f"history must have the keys loss, recon and kl; missing {sorted(missing)}")
+    if not isinstance(history, dict) or {"loss", "recon", "kl"} - set(history):
+        raise ValueError(f"history must be a dict with the keys loss, recon and kl (what train_vae returns), "
+                         f"got {type(history).__name__}{sorted(history) if isinstance(history, dict) else ''}")
     ax = _axes(ax)
     epochs = range(1, len(history["loss"]) + 1)
     ax.plot(epochs, history["recon"], label="reconstruction")

@@ -1,32 +1,27 @@
-"""Training loop and checkpoints.
+"""The training loop.
 
-The data stay in memory as one tensor; each epoch draws a seeded permutation and
-slices batches from it: no DataLoader, no per-sample transforms.
+The data stay in memory as one tensor; each epoch draws a seeded permutation and slices
+batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains a single
+VAE (:func:`train_vae`) or K stacked ones (:func:`vae_utils.ensemble.train_together`).
 """
 from __future__ import annotations
 
 import math
-import os
 import random
-import threading
-import uuid
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import _checks
 from .book import progress_bar
-from .data import fingerprint
-from .losses import LIKELIHOODS, _vae_loss_terms
-from .models import VAE
+from .losses import LIKELIHOODS, vae_loss
 
-CHECKPOINT_FORMAT = "vae_utils.checkpoint.v1"
+LR_MAX = 10.0  # Adam moves each weight by about lr per step; the book trains with 1e-3
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite during training (too large a learning rate, most often)."""
+    """The loss or the weights became NaN or infinite during training (too large a learning rate, most often)."""
 
 
 def set_seed(seed: int) -> None:
@@ -55,28 +50,91 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def _divergence(epoch: int, step_losses: list[float], who: str, lr: float) -> str:
-    """The message of :class:`TrainingDiverged`: where, the last finite loss, what was restored, what to try."""
-    step = next(i for i, v in enumerate(step_losses) if not math.isfinite(v))
-    finite = [v for v in step_losses[:step] if math.isfinite(v)]
-    last = f"the last finite loss was {finite[-1]:.4g} (step {step})" if finite else "no step of this epoch had a finite loss"
-    restored = "its initial weights" if epoch == 0 else f"its weights after epoch {epoch}"
-    return (f"training of {who} diverged in epoch {epoch + 1}, step {step + 1}: the loss became "
-            f"{step_losses[step]}; {last}. The model was restored to {restored} and left in eval mode. "
-            f"Try a lower lr (it was {lr:g}), or check beta.")
-
-
-def _training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device):
-    """The checks that train_vae and ensemble.train_together share; the images are checked here, once."""
+def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> tuple:
+    """The checks of the arguments every trainer takes; the images are checked here, once."""
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
     return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"),
-            _checks.finite_number(lr, "lr", minimum=0.0, strict=True), _checks.seed(seed, "seed"),
+            _checks.finite_number(lr, "lr", minimum=0.0, strict=True, maximum=LR_MAX), _checks.seed(seed, "seed"),
             _checks.flag(progress, "progress"), pick_device(device))
 
 
+def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
+        seed: int, likelihood: str, progress: bool, names: list[str], desc: str) -> list[dict[str, list[float]]]:
+    r"""The one training loop: minimise reconstruction + :math:`\beta` KL with Adam.
+
+    ``net(x)`` returns ``(x_hat, mu, logvar)`` for K models, with a leading model axis when K > 1
+    (K = 1 for a single VAE); ``beta`` holds the K values; ``data`` are checked images on the
+    net's device and dtype. Per epoch: a seeded permutation of the images, batches in that order,
+    one reparametrised sample per image from torch's global generator (seeded with ``seed``), and
+    one host sync at the end of the epoch, which checks each model's loss and weights. ``names``
+    say who each model is in an error message, ``desc`` labels the progress bar. If a loss or a
+    weight is not finite, the net is restored to its weights before that epoch, left in eval mode, and
+    :class:`TrainingDiverged` says which model, where, and what to try.
+    """
+    n, K = data.shape[0], len(names)
+    order = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    parameters = [p for p in net.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(parameters, lr=lr)
+    histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
+    bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress)
+    for epoch in bar:
+        net.train()
+        before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        totals = torch.zeros(K, 3, device=data.device, dtype=torch.float64)  # float64: no overflow of the sum
+        steps = []
+        for batch in torch.randperm(n, generator=order).to(data.device).split(batch_size):
+            x = data[batch]
+            loss, recon, kl = vae_loss(*_reorder(net(x), x), beta=beta, likelihood=likelihood)
+            optimiser.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            optimiser.step()
+            totals += torch.stack([loss, recon, kl], -1).detach().reshape(K, 3).double() * len(batch)
+            steps.append(loss.detach().reshape(K))
+        # Per model: are all its weights finite? (stacked weights carry the models along dimension 0)
+        weights_ok = torch.stack([torch.isfinite(p.detach()).reshape(K, -1).all(1) for p in parameters]).all(0)
+        values = torch.cat([(totals / n).flatten(), weights_ok.double()]).tolist()  # the one host sync
+        means, ok = values[:3 * K], values[3 * K:]
+        bad = [k for k in range(K) if not ok[k] or not all(map(math.isfinite, means[3 * k:3 * k + 3]))]
+        if bad:
+            net.load_state_dict(before)
+            net.eval()
+            raise TrainingDiverged(_divergence(epoch, torch.stack(steps)[:, bad[0]].tolist(), names[bad[0]], lr,
+                                               weights_ok=bool(ok[bad[0]])))
+        for k, history in enumerate(histories):
+            for j, key in enumerate(("loss", "recon", "kl")):
+                history[key].append(means[3 * k + j])
+        if K == 1:
+            bar.set_postfix(recon=f"{means[1]:.2f}", kl=f"{means[2]:.2f}")
+    net.eval()
+    return histories
+
+
+def _reorder(out, x):
+    x_hat, mu, logvar = out
+    return x_hat, x, mu, logvar
+
+
+def _divergence(epoch: int, step_losses: list[float], who: str, lr: float, weights_ok: bool) -> str:
+    """The message of :class:`TrainingDiverged`: where, the last finite loss, what was restored, what to try."""
+    bad = [i for i, v in enumerate(step_losses) if not math.isfinite(v)]
+    if bad:
+        step = bad[0]
+        finite = step_losses[:step]
+        last = f"the last finite loss was {finite[-1]:.4g} (step {step})" if finite else "no step of this epoch had a finite loss"
+        where = f"step {step + 1}: the loss became {step_losses[step]}; {last}"
+    elif not weights_ok:
+        where = "its weights became NaN or infinite while every step's loss stayed finite (an overflowing gradient)"
+    else:
+        where = "the epoch's losses overflowed when averaged"
+    restored = "its initial weights" if epoch == 0 else f"its weights after epoch {epoch}"
+    return (f"training of {who} diverged in epoch {epoch + 1}, {where}. The weights were restored to {restored} "
+            f"and the model left in eval mode. Try a lower lr (it was {lr:g}), or check beta.")
+
+
 def train_vae(
-    model: VAE,
+    model: nn.Module,
     images: torch.Tensor,
     *,
     epochs: int,
@@ -90,149 +148,25 @@ def train_vae(
 ) -> dict[str, list[float]]:
     r"""Minimise reconstruction + :math:`\beta` KL with Adam; return the per-epoch history.
 
-    The history has keys ``"loss"``, ``"recon"`` and ``"kl"``: per-image averages over
-    each epoch. ``seed`` fixes the batch order and the reparametrisation noise (it seeds
-    torch's global generator), so on a CPU the same seed and the same initial model give
-    identical histories. The model is left on ``device`` in eval mode.
-
-    The images are checked once, here; each step then runs ``model._forward`` and the loss
-    formulas without value checks, so nothing waits for the device until the epoch ends. If the
-    loss becomes NaN or infinite, :class:`TrainingDiverged` says at which epoch and step, and the
-    model is restored to its weights before that epoch.
+    The history has keys ``"loss"``, ``"recon"`` and ``"kl"``: per-image averages over each
+    epoch. ``seed`` fixes the batch order and the reparametrisation noise (it seeds torch's
+    global generator), so on a CPU the same seed and the same initial model give identical
+    histories. Weights with ``requires_grad=False`` stay as they are. The model is left on
+    ``device`` in eval mode. If the loss or the weights stop being finite,
+    :class:`TrainingDiverged` says where, and the model is restored to its weights before that
+    epoch.
     """
-    if not isinstance(model, VAE):
-        raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
+    _checks.vae(model)
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
-    epochs, batch_size, lr, seed, progress, dev = _training_arguments(images, epochs, batch_size, lr, seed, likelihood,
-                                                                      progress, device)
+    epochs, batch_size, lr, seed, progress, dev = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
+                                                                     progress, device)
     model.to(dev)
-    data = model._as_input(images)
-    n = data.shape[0]
-    order = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    history: dict[str, list[float]] = {"loss": [], "recon": [], "kl": []}
-
-    bar = progress_bar(range(epochs), desc=f"beta={beta:g}", unit="epoch", disable=not progress)
-    for epoch in bar:
-        model.train()
-        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        totals = torch.zeros(3, device=dev, dtype=data.dtype)
-        steps = []
-        for batch in torch.randperm(n, generator=order).to(dev).split(batch_size):
-            x = data[batch]
-            x_hat, mu, logvar = model._forward(x)
-            loss, recon, kl = _vae_loss_terms(x_hat, x, mu, logvar, beta, likelihood)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            totals += torch.stack([loss.detach(), recon.detach(), kl.detach()]) * len(batch)
-            steps.append(loss.detach())
-        values = (totals / n).tolist()  # the one host sync of the epoch
-        if not all(math.isfinite(v) for v in values):
-            model.load_state_dict(before)
-            model.eval()
-            raise TrainingDiverged(_divergence(epoch, torch.stack(steps).tolist(), "the model", lr))
-        for key, value in zip(history, values):
-            history[key].append(value)
-        bar.set_postfix(recon=f"{history['recon'][-1]:.2f}", kl=f"{history['kl'][-1]:.2f}")
-    model.eval()
-    return history
-
-
-class Checkpoint(NamedTuple):
-    model: VAE
-    history: dict
-    config: dict
-
-
-def _plain(value, name: str):
-    """Checkpoints hold only what ``torch.load(weights_only=True)`` can read back."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, name) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _plain(v, name) for k, v in value.items()}
-    raise ValueError(f"{name} must hold only numbers, strings, lists and dicts with str keys, got {type(value).__name__}")
-
-
-def save_checkpoint(path: str | os.PathLike, model: VAE, history: dict, config: dict) -> Path:
-    """Write weights, the model's constructor arguments, the history and ``config`` atomically."""
-    if not isinstance(model, VAE):
-        raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "model_config": model.config,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "history": _plain(history, "history"),
-        "config": _plain(config, "config"),
-    }
-    path = Path(_checks.path(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A name unique per call (process, thread and a random part), so concurrent writers never share it.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex}.tmp")
+    p = next(model.parameters())
+    model._inputs_checked = True  # the images were checked above, once
     try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+        (history,) = fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr,
+                         seed=seed, likelihood=likelihood, progress=progress, names=["the model"],
+                         desc=f"beta={beta:g}")
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the model from a checkpoint (in eval mode) with its history and config.
-
-    Refuses weights that are not finite (a diverged run's), naming the file."""
-    path = Path(_checks.path(path))
-    if not path.is_file():
-        raise FileNotFoundError(f"path: no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"path: {path} is not a readable checkpoint ({type(err).__name__}); "
-                         "it may be corrupt or partial: delete it and train again") from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"path: {path} is not a {CHECKPOINT_FORMAT} file; delete it and train again")
-    model = VAE(**payload["model_config"])
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as err:
-        raise ValueError(f"path: the weights in {path} do not fit VAE(**{payload['model_config']}): {err}") from err
-    try:
-        _checks.finite_model(model, "the model")
-    except ValueError as err:
-        raise ValueError(f"path: {path} holds weights that are not finite ({err}); delete it and train again") from None
-    return Checkpoint(model.to(pick_device(device)).eval(), payload["history"], payload["config"])
-
-
-def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int) -> dict:
-    """What a checkpoint must match to stand in for a model trained now: beta, epochs, the random
-    seed, and the training data (their number and a fingerprint of their pixels)."""
-    _checks.images(images, "images")
-    return {"beta": _checks.finite_number(beta, "beta", minimum=0.0), "epochs": _checks.positive_int(epochs, "epochs"),
-            "seed": _checks.seed(seed, "seed"), "train_images": int(images.shape[0]), "data": fingerprint(images)}
-
-
-def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float, epochs: int, seed: int = 0,
-                  progress: bool = True) -> Checkpoint:
-    """Load the checkpoint at ``path`` if it was trained with these settings and data; otherwise
-    train a default ``VAE()``, say why, and save it there."""
-    path = Path(_checks.path(path))
-    _checks.images(images, "images")
-    wanted = training_config(images, beta=beta, epochs=epochs, seed=seed)
-    progress = _checks.flag(progress, "progress")
-    if path.is_file():
-        found = load_checkpoint(path)
-        differ = {k: (found.config.get(k), v) for k, v in wanted.items() if found.config.get(k) != v}
-        if not differ:
-            return found
-        said = "; ".join(f"{k}: {old!r} in the file, {new!r} asked for" for k, (old, new) in differ.items())
-        print(f"The checkpoint at {path} was trained with other settings ({said}): training a new one.")
-    else:
-        print(f"No checkpoint at {path}: training one ({epochs} epochs, beta={beta:g}).")
-    set_seed(seed)
-    model = VAE()
-    history = train_vae(model, images, epochs=epochs, beta=beta, seed=seed, progress=progress)
-    save_checkpoint(path, model, history, wanted)
-    return Checkpoint(model.eval(), history, wanted)
+        model._inputs_checked = False
+    return history

@@ -1,0 +1,121 @@
+r"""The aggregate posterior and the two parts of the KL term.
+
+Over a data set of :math:`N` images, the encoder's codes follow the **aggregate posterior**
+
+.. math:: q(z) = \frac1N \sum_{n=1}^N q_\phi(z \mid x_n),
+
+a mixture of :math:`N` Gaussians. The average KL term splits into two non-negative parts
+(Hoffman & Johnson, "ELBO surgery"):
+
+.. math:: \frac1N \sum_n D_{KL}\big(q_\phi(z \mid x_n) \,\|\, p(z)\big)
+    = \underbrace{I_q(x; z)}_{\text{information}} + \underbrace{D_{KL}\big(q(z) \,\|\, p(z)\big)}_{\text{mismatch}},
+
+where :math:`I_q(x; z) = \frac1N\sum_n \mathbb E_{q(z \mid x_n)}[\log q(z \mid x_n) - \log q(z)]` is the
+mutual information between the image index and its code, at most :math:`\log N`. The mixture is
+finite, so :math:`\log q(z)` is exact; only the expectations over :math:`z` are Monte Carlo.
+Everything here takes the encoder's outputs ``mu`` and ``logvar`` (``[N, J]``), e.g. of the
+test images.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import _checks
+
+CHUNK = 2**23  # (code, component) pairs per chunk: memory stays bounded whatever N is
+MAX_COMPONENTS = 100_000
+MAX_POINTS = 1_000_000
+
+
+def _moments(mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
+    _checks.nonempty(_checks.finite(_checks.float_tensor(mu, "mu", ndim=2), "mu"), "mu")
+    _checks.finite(_checks.float_tensor(logvar, "logvar", ndim=2), "logvar")
+    if mu.shape != logvar.shape:
+        raise ValueError(f"logvar must have the shape of mu {tuple(mu.shape)}, got {tuple(logvar.shape)}")
+    if mu.shape[0] > MAX_COMPONENTS:
+        raise ValueError(f"mu must hold at most {MAX_COMPONENTS:,} codes (one mixture component each), "
+                         f"got {mu.shape[0]:,}")
+    return mu.detach().double().cpu(), logvar.detach().double().cpu()
+
+
+def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag exp(logvar)) for every pair: z [M, J], mu [N, J] -> [M, N]."""
+    J = z.shape[1]
+    d2 = ((z.unsqueeze(1) - mu.unsqueeze(0)).pow(2) * torch.exp(-logvar).unsqueeze(0)).sum(-1)
+    return -0.5 * (d2 + logvar.sum(-1).unsqueeze(0) + J * math.log(2 * math.pi))
+
+
+def _log_q(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    rows = max(1, CHUNK // mu.shape[0])
+    parts = [torch.logsumexp(_log_normal(zc, mu, logvar), dim=1) for zc in z.split(rows)]
+    return torch.cat(parts) - math.log(mu.shape[0])
+
+
+def log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    r""":math:`\log q(z)` of the aggregate posterior at the codes ``z`` ``[M, J]``: a log-sum-exp over
+    the :math:`N` components, in float64, computed in chunks."""
+    mu, logvar = _moments(mu, logvar)
+    _checks.finite(_checks.latents(z, "z", mu.shape[1]), "z")
+    if z.shape[0] > MAX_POINTS:
+        raise ValueError(f"z must hold at most {MAX_POINTS:,} codes, got {z.shape[0]:,}")
+    return _log_q(z.detach().double().cpu(), mu, logvar)
+
+
+def _samples(mu, logvar, n_samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n_samples`` draws per component: z ~ q(z | x_n), and the index n of each."""
+    g = torch.Generator().manual_seed(seed)
+    index = torch.arange(mu.shape[0]).repeat(n_samples)
+    eps = torch.randn(index.shape[0], mu.shape[1], generator=g, dtype=torch.float64)
+    return mu[index] + torch.exp(0.5 * logvar[index]) * eps, index
+
+
+def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int = 1, seed: int = 0) -> dict:
+    r"""The average KL term and its two parts, in nats.
+
+    Returns ``average_kl`` (exact: the closed form averaged over the :math:`N` codes),
+    ``information`` (:math:`I_q(x; z)`) and ``mismatch`` (:math:`D_{KL}(q(z) \,\|\, p(z))`), each a
+    Monte Carlo estimate with ``n_samples`` draws :math:`z \sim q(z \mid x_n)` per image, their
+    standard errors ``information_se`` and ``mismatch_se``, ``sum_se`` (of their sum, which
+    estimates ``average_kl``), and ``log_n``, the largest value :math:`I_q` can take.
+    """
+    from torch.distributions import Normal
+
+    from .losses import kl_divergence
+
+    mu, logvar = _moments(mu, logvar)
+    n_samples = _checks.positive_int(n_samples, "n_samples", maximum=max(1, MAX_POINTS // mu.shape[0]))
+    seed = _checks.seed(seed, "seed")
+    z, index = _samples(mu, logvar, n_samples, seed)
+    log_cond = Normal(mu[index], torch.exp(0.5 * logvar[index])).log_prob(z).sum(-1)  # log q(z | x_n)
+    log_agg = _log_q(z, mu, logvar)  # log q(z)
+    log_prior = Normal(0.0, 1.0).log_prob(z).sum(-1)  # log p(z)
+    info, mismatch = log_cond - log_agg, log_agg - log_prior
+    se = lambda t: float(t.std() / math.sqrt(t.numel())) if t.numel() > 1 else float("nan")  # noqa: E731
+    return {"average_kl": float(kl_divergence(mu, logvar)), "information": float(info.mean()),
+            "information_se": se(info), "mismatch": float(mismatch.mean()), "mismatch_se": se(mismatch),
+            "sum_se": se(info + mismatch), "log_n": math.log(mu.shape[0])}
+
+
+def prior_coverage(mu: torch.Tensor, logvar: torch.Tensor, *, mass: float = 0.99, n_samples: int = 10_000,
+                   seed: int = 0) -> float:
+    r"""Completeness as the blog post means it: the share of prior draws :math:`z \sim \mathcal N(0, I)`
+    that land where the codes of the data are.
+
+    "Where the codes are" is the smallest region holding ``mass`` of the aggregate posterior:
+    :math:`\{z : q(z) \ge \tau\}`, with :math:`\tau` the :math:`(1 - \text{mass})` quantile of
+    :math:`q(z)` at draws from :math:`q(z)` itself. If :math:`q(z)` were the prior, the share would
+    be ``mass``; where the prior puts codes that no image has, it is smaller.
+    """
+    mu, logvar = _moments(mu, logvar)
+    mass = _checks.finite_number(mass, "mass", minimum=0.0, strict=True, maximum=1.0)
+    n_samples = _checks.positive_int(n_samples, "n_samples", minimum=2, maximum=MAX_POINTS)
+    seed = _checks.seed(seed, "seed")
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(mu.shape[0], (n_samples,), generator=g)
+    from_q = mu[picks] + torch.exp(0.5 * logvar[picks]) * torch.randn(n_samples, mu.shape[1], generator=g,
+                                                                      dtype=torch.float64)
+    threshold = torch.quantile(_log_q(from_q, mu, logvar), 1.0 - mass)
+    from_prior = torch.randn(n_samples, mu.shape[1], generator=g, dtype=torch.float64)
+    return float((_log_q(from_prior, mu, logvar) >= threshold).double().mean())

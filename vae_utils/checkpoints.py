@@ -1,0 +1,224 @@
+"""Trained models on disk: save, load, and load-or-train with the settings they were trained with.
+
+A checkpoint holds the weights, a SHA-256 digest of them, the model's constructor arguments,
+the training history and the training configuration (:func:`training_config`). It is read
+with ``torch.load(weights_only=True)``, so it can hold nothing but tensors and plain data.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from . import _checks, published
+from .data import fingerprint
+from .ensemble import train_together
+from .models import VAE
+from .training import pick_device, set_seed, training_arguments
+
+FORMAT = "vae_utils.checkpoint.v2"
+MAX_PARAMETERS = 50_000_000  # far above the book's models (about 1.1 million weights)
+
+
+class Checkpoint(NamedTuple):
+    model: VAE
+    history: dict
+    config: dict
+
+
+def weights_digest(state_dict: dict) -> str:
+    """SHA-256 of every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _plain(value, name: str):
+    """Checkpoints hold only what ``torch.load(weights_only=True)`` can read back."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, name) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, name) for k, v in value.items()}
+    raise ValueError(f"{name} must hold only numbers, strings, lists and dicts with str keys, got {type(value).__name__}")
+
+
+def save_checkpoint(path: str | os.PathLike, model: VAE, history: dict, config: dict) -> Path:
+    """Write weights, their digest, the model's constructor arguments, the history and ``config``
+    atomically: readers see the old file or the new one, never half of one."""
+    _checks.vae(model)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "model_config": model.config, "state_dict": state, "digest": weights_digest(state),
+               "history": _plain(history, "history"), "config": _plain(config, "config")}
+    path = Path(_checks.path(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A name unique per call (process, thread and a random part), so concurrent writers never share it.
+    tmp = path.with_name(f".{path.name[:60]}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _malformed(path: Path, what: str) -> ValueError:
+    return ValueError(f"path: {path} is not a usable checkpoint ({what}); delete it and train again")
+
+
+def _model_from(payload: dict, path: Path) -> VAE:
+    """Check the payload's fields and shapes before allocating anything, then rebuild the model."""
+    config, state = payload.get("model_config"), payload.get("state_dict")
+    if not isinstance(config, dict) or set(config) != {"latent_dim", "arch", "hidden"}:
+        raise _malformed(path, "its model_config is not {latent_dim, arch, hidden}")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise _malformed(path, "its state_dict is not a dict of named tensors")
+    for key in ("history", "config"):
+        if not isinstance(payload.get(key), dict):
+            raise _malformed(path, f"its {key} is not a dict")
+    if not isinstance(payload.get("digest"), str):
+        raise _malformed(path, "it has no digest of its weights")
+    try:
+        with torch.device("meta"):  # shapes only: no memory is allocated for the weights
+            skeleton = VAE(**config)
+    except (TypeError, ValueError) as err:
+        raise _malformed(path, f"its model_config {config} is not a VAE's: {err}") from None
+    shapes = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    if sum(int(torch.tensor(s).prod()) for s in shapes.values()) > MAX_PARAMETERS:
+        raise _malformed(path, f"its model_config {config} asks for more than {MAX_PARAMETERS:,} weights")
+    if shapes != {k: tuple(v.shape) for k, v in state.items()}:
+        raise ValueError(f"path: the weights in {path} do not fit VAE(**{config}); delete it and train again")
+    if weights_digest(state) != payload["digest"]:
+        raise ValueError(f"path: the weights in {path} do not match their digest (the file is corrupt or was "
+                         "altered); delete it and train again")
+    model = VAE(**config)
+    model.load_state_dict(state)
+    try:
+        _checks.finite_model(model, "the model")
+    except ValueError as err:
+        raise ValueError(f"path: {path} holds weights that are not finite ({err}); delete it and train again") from None
+    return model
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model from a checkpoint (in eval mode) with its history and config.
+
+    Refuses a file that is not a checkpoint of this format, weights that do not fit the stored
+    configuration, weights whose digest differs (a corrupt or altered file) and weights that are
+    not finite (a diverged run's), naming the file."""
+    path = Path(_checks.path(path))
+    if path.is_dir():
+        raise ValueError(f"path: {path} is a folder, not a checkpoint file")
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no checkpoint at {path}")
+    dev = pick_device(device)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"path: {path} is not a readable checkpoint ({type(err).__name__}); "
+                         "it may be corrupt or partial: delete it and train again") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"path: {path} is not a {FORMAT} file; delete it and train again")
+    model = _model_from(payload, path)
+    return Checkpoint(model.to(dev).eval(), payload["history"], payload["config"])
+
+
+def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int, lr: float = 1e-3,
+                    batch_size: int = 128, likelihood: str = "gaussian", model: VAE | None = None) -> dict:
+    """What a checkpoint must match to stand in for a model trained now: the model's configuration
+    (the default ``VAE()``'s if ``model`` is None), every training argument, and the training data
+    (their number and a fingerprint of their pixels)."""
+    epochs, batch_size, lr, seed, _, _ = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
+                                                            False, "cpu")
+    if model is None:
+        with torch.device("meta"):  # the default model's configuration, without allocating its weights
+            model = VAE()
+    config = _checks.vae(model).config
+    return {"model": config, "beta": _checks.finite_number(beta, "beta", minimum=0.0), "epochs": epochs, "seed": seed,
+            "lr": lr, "batch_size": batch_size, "likelihood": likelihood, "train_images": int(images.shape[0]),
+            "data": fingerprint(images)}
+
+
+def _differences(found: dict, wanted: dict) -> str:
+    return "; ".join(f"{k}: {found.get(k)!r} in the file, {v!r} asked for" for k, v in wanted.items()
+                     if found.get(k) != v)
+
+
+def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed: int = 0, lr: float = 1e-3,
+                        batch_size: int = 128, likelihood: str = "gaussian", progress: bool = True,
+                        use_published: bool = True) -> dict[float, Checkpoint]:
+    r"""One default ``VAE()`` per :math:`\beta` (the keys of ``paths``), from wherever it can be had.
+
+    For each :math:`\beta`: the checkpoint at ``paths[beta]`` if it was trained with exactly these
+    settings and data; else, with ``use_published``, the book's published weights of that name
+    (:mod:`vae_utils.published`), checked against their SHA-256 sum and these settings, then saved
+    at ``paths[beta]``; else it is trained here. The models left to train are trained together
+    (:func:`~vae_utils.ensemble.train_together`), each from ``set_seed(seed)``: as each would be
+    trained alone. One line says where each model came from when it was not the local file.
+    """
+    if not isinstance(paths, dict) or not paths:
+        raise ValueError("paths must be a non-empty dict of beta -> checkpoint path")
+    _checks.flag(use_published, "use_published")
+    progress = _checks.flag(progress, "progress")
+    base = training_config(images, beta=0.0, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
+                           likelihood=likelihood)
+    wanted, result, missing = {}, {}, {}
+    for beta, path in paths.items():
+        path = Path(_checks.path(path, f"paths[{beta!r}]"))
+        if path.is_dir():
+            raise ValueError(f"paths[{beta!r}]: {path} is a folder, not a checkpoint file")
+        wanted[beta] = {**base, "beta": _checks.finite_number(beta, f"paths key {beta!r}", minimum=0.0)}
+        reason = f"no checkpoint at {path}"
+        if path.is_file():
+            found = load_checkpoint(path)
+            if found.config == wanted[beta]:
+                result[beta] = found
+                continue
+            reason = f"the checkpoint at {path} was trained otherwise ({_differences(found.config, wanted[beta])})"
+        if use_published:
+            fetched, why = published.fetch(path.name, wanted[beta], path)
+            if fetched:
+                try:
+                    found = load_checkpoint(path)  # checks the weights' digest and that they are finite
+                    if found.config != wanted[beta]:
+                        raise ValueError("its own configuration differs from its manifest's")
+                    result[beta] = found
+                    print(f"beta={beta:g}: published weights from {why}, saved at {path}")
+                    continue
+                except ValueError as err:
+                    path.unlink()
+                    why = f"the published {path.name} was refused: {err}"
+            reason += f"; {why}"
+        missing[beta] = (path, reason)
+    if missing:
+        for beta, (_, reason) in missing.items():
+            print(f"beta={beta:g}: training here ({reason})")
+        models = []
+        for _ in missing:
+            set_seed(seed)  # the same initial weights for every beta
+            models.append(VAE())
+        histories = train_together(models, images, betas=list(missing), epochs=epochs, batch_size=batch_size, lr=lr,
+                                   seed=seed, likelihood=likelihood, progress=progress)
+        for (beta, (path, _)), model, history in zip(missing.items(), models, histories):
+            save_checkpoint(path, model, history, wanted[beta])
+            result[beta] = Checkpoint(model, history, wanted[beta])
+    return {beta: result[beta] for beta in paths}
+
+
+def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float, epochs: int, seed: int = 0,
+                  lr: float = 1e-3, batch_size: int = 128, likelihood: str = "gaussian", progress: bool = True,
+                  use_published: bool = True) -> Checkpoint:
+    """:func:`load_or_train_sweep` for one model: the checkpoint at ``path``, the published weights,
+    or a default ``VAE()`` trained here with these settings and saved at ``path``."""
+    beta = _checks.finite_number(beta, "beta", minimum=0.0)
+    return load_or_train_sweep({beta: path}, images, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
+                               likelihood=likelihood, progress=progress, use_published=use_published)[beta]
