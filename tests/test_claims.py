@@ -1,13 +1,13 @@
 """Chapter 03's claims must hold for other random seeds, not only the committed one."""
 import pytest
 
-from vae_utils import chapter_epochs, set_seed
+from vae_utils import book, set_seed
 from vae_utils.ensemble import train_together
 from vae_utils.metrics import (class_frequencies, classifier_accuracy, kl_claims, summarize, sweep_claims,
                                train_digit_classifier)
 from vae_utils.models import VAE
 
-QUICK_BETAS = [0.0, 1.0, 8.0]  # the chapter's quick-mode sweep
+QUICK_BETAS = [0.0, 0.1, 1.0, 8.0]  # the chapter's quick-mode sweep (tests/test_claims.py checks it is)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,8 @@ def test_the_chapters_claims_hold_for_three_seeds(digits, classifier, seed):
     for _ in QUICK_BETAS:
         set_seed(seed)
         models.append(VAE())
-    train_together(models, x, betas=QUICK_BETAS, epochs=chapter_epochs(len(x), quick=True), seed=seed, progress=False)
+    train_together(models, x, betas=QUICK_BETAS, epochs=book.chapter_epochs(len(x), quick=True), seed=seed,
+                   progress=False)
     sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
              for beta, m in zip(QUICK_BETAS, models)}
     claims = {**kl_claims(sweep[1.0], sweep[0.0]), **sweep_claims(sweep)}
@@ -34,12 +35,20 @@ def test_the_chapters_claims_hold_for_three_seeds(digits, classifier, seed):
 
 
 def test_claims_are_computed_not_assumed():
-    good = {"latent_std": [1.0, 1.1], "completeness": {"label_entropy": 0.95}, "continuity": 0.04}
-    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06}
+    good = {"latent_std": [1.0, 1.1], "completeness": {"label_entropy": 0.95}, "continuity": 0.04,
+            "prior_coverage": 0.9, "information": 3.0, "mismatch": 0.2}
+    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06,
+           "prior_coverage": 0.1, "information": 7.0, "mismatch": 25.0}
     assert all(kl_claims(good, bad).values())
     assert not any(kl_claims(bad, good).values())
-    collapsed = {"completeness": {"label_entropy": 0.2}, "continuity": 0.03, "kl": 0.01}
+    collapsed = {"completeness": {"label_entropy": 0.2}, "continuity": 0.03, "kl": 0.01, "information": 0.0,
+                 "mismatch": 0.01}
     sweep = {0.0: {**bad, "kl": 30.0}, 1.0: {**good, "kl": 3.0}, 8.0: collapsed}
     assert all(sweep_claims(sweep).values())
     assert not sweep_claims({**sweep, 8.0: {**collapsed, "kl": 2.0}})[
         "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed"]
+
+
+def test_the_tested_sweep_is_the_chapters_quick_sweep(monkeypatch):
+    monkeypatch.setenv(book.QUICK_ENV, "1")
+    assert list(book.settings(4000).betas) == QUICK_BETAS

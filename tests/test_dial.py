@@ -11,7 +11,8 @@ from PIL import Image
 
 from vae_utils import set_seed
 from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
-from vae_utils.explore import MAX_STATIC_BYTES, decode_uint8, grid_sprite, png_bytes, quantize_grey
+from vae_utils.explore import MAX_STATIC_BYTES
+from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
 from vae_utils.metrics import summarize, train_digit_classifier
 from vae_utils.models import VAE
@@ -59,8 +60,8 @@ def test_live_dial_swaps_the_frames_bytes(sweep):
     ui = beta_dial(frames)
     assert ui.beta.value == "1" and ui.grid.value == frames[1].grid
     ui.beta.value = "4"
-    assert (ui.grid.value, ui.strip.value, ui.curves.value, ui.scatter.value) == (
-        frames[2].grid, frames[2].strip, frames[2].curves, frames[2].scatter_own)
+    assert (ui.grid.value, ui.strip.value, ui.curves.value, ui.scatter.value, ui.density.value) == (
+        frames[2].grid, frames[2].strip, frames[2].curves, frames[2].scatter_own, frames[2].density)
     assert f"{frames[2].numbers['kl']:.3f}" in ui.numbers.value
     ui.scale.value = "common scale"
     assert ui.scatter.value == frames[2].scatter_common
@@ -71,13 +72,13 @@ def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
     page = static_beta_dial(frames).data
     assert len(page.encode()) <= MAX_STATIC_BYTES
     assert "http" not in page and "<script src" not in page
-    data = json.loads(re.search(r"const frames = (\[.*?\]);\n", page, re.S).group(1))
-    for entry, frame in zip(data, frames):
+    data = json.loads(re.search(r"const data = (\{.*?\});\n", page, re.S).group(1))
+    for entry, frame in zip(data["frames"], frames):
         assert base64.b64decode(entry["grid"].split(",", 1)[1]) == frame.grid
         assert base64.b64decode(entry["own"].split(",", 1)[1]) == frame.scatter_own
-    second = static_beta_dial(frames).data
-    ids = lambda html: set(re.findall(r'id="([^"]+)"', html))  # noqa: E731
-    assert not ids(page) & ids(second), "two dials on one page must not share element ids"
+        assert base64.b64decode(entry["density"].split(",", 1)[1]) == frame.density
+        assert entry["numbers"][1] == f"{frame.numbers['kl']:.3f}"
+    assert 'id="' not in page, "no element ids: the same dial shown twice must start twice"
 
 
 @pytest.mark.parametrize("make, message", [
@@ -86,6 +87,7 @@ def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
     (lambda s: dial_frames(s[0], s[3][0], None, s[1]), "^labels"),
     (lambda s: beta_dial([]), "^frames"),
     (lambda s: static_beta_dial(["x", "y"]), "^frames"),
+    (lambda s: beta_dial([s[2][0], s[2][0]]), "^frames must have one frame per beta"),
 ])
 def test_bad_input_is_refused_clearly(sweep, make, message):
     with pytest.raises(ValueError, match=message):

@@ -22,9 +22,7 @@ def test_each_member_has_its_own_models_loss_and_gradients(small_batch):
     stacked = StackedVAE(models)
     torch.manual_seed(5)
     x_hat, mu, logvar = stacked(x)
-    from vae_utils.losses import _vae_loss_terms
-
-    total, _, _ = _vae_loss_terms(x_hat, x, mu, logvar, torch.tensor(BETAS), "gaussian")
+    total, _, _ = vae_loss(x_hat, x, mu, logvar, beta=torch.tensor(BETAS))
     total.sum().backward()
     for k, (model, beta) in enumerate(zip(models, BETAS)):
         torch.manual_seed(5)  # the same noise: one draw [N, J], shared by the members
@@ -67,7 +65,7 @@ def test_training_together_equals_training_alone(digits):
 def test_only_one_architecture_stacks():
     with pytest.raises(ValueError, match=r"^models\[1\]"):
         StackedVAE([VAE(hidden=(64, 32)), VAE(hidden=(32, 16))])
-    with pytest.raises(ValueError, match=r"^models\[0\]"):
+    with pytest.raises(ValueError, match=r"^models\[0\] must be an MLP VAE \(arch='mlp'\)"):
         StackedVAE([VAE(arch="conv")])
     with pytest.raises(ValueError, match="^betas"):
         train_together([VAE()], torch.rand(4, 1, 28, 28), betas=[1.0, 2.0], epochs=1)

@@ -65,8 +65,9 @@ def test_heldout_loss_is_the_seeded_vae_loss(small_batch):
 
 
 def test_claims_need_every_latent_dimension_in_range():
-    good = {"latent_std": [1.0, 2.5], "completeness": {"label_entropy": 0.95}, "continuity": 0.04}
-    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06}
+    good = {"latent_std": [1.0, 2.5], "completeness": {"label_entropy": 0.95}, "continuity": 0.04,
+            "prior_coverage": 0.9}
+    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06, "prior_coverage": 0.1}
     claims = kl_claims(good, bad)
     assert claims["with KL, the latent std of test means is within [0.5, 2]"] is False
     assert claims["with KL, the latent std is smaller than without KL"] is True

@@ -46,6 +46,7 @@ def test_gradients_flow_through_the_sample():
         (lambda: VAE().encode(torch.rand(4, 1, 28, 28) * 3), "x"),
         (lambda: VAE().encode(torch.randint(0, 2, (4, 1, 28, 28))), "x"),
         (lambda: VAE().decode(torch.zeros(4, 3)), "z"),
+        (lambda: VAE().eval().decode(torch.full((4, 2), float("nan"))), "z"),
         (lambda: VAE().reparameterize(torch.zeros(4, 2), torch.zeros(5, 2)), "logvar"),
     ],
 )

@@ -1,4 +1,5 @@
-"""Defects found by probing vae_utils with bad inputs, diverging runs, stale files and threads.
+"""Defects found by probing vae_utils with bad inputs, diverging runs, stale files and threads
+(the first probe). The second probe's defects are in tests/test_reliability_second_probe.py.
 
 Each test here failed before the fix it guards.
 """
@@ -12,7 +13,8 @@ import torch
 
 from vae_utils import set_seed
 from vae_utils.models import VAE
-from vae_utils.training import (TrainingDiverged, load_checkpoint, load_or_train, save_checkpoint, train_vae)
+from vae_utils.checkpoints import load_checkpoint, load_or_train, save_checkpoint
+from vae_utils.training import TrainingDiverged, train_vae
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def test_float64_inputs_work_like_float32(x, tiny_vae):
     x_hat, mu, logvar = tiny_vae(batch.double())
     assert x_hat.dtype == torch.float32
     assert tiny_vae.decode(torch.zeros(3, 2, dtype=torch.float64)).shape == (3, 1, 28, 28)
-    assert torch.isfinite(bernoulli_reconstruction_loss(x_hat, batch.double()))
+    assert torch.isfinite(bernoulli_reconstruction_loss(x_hat, batch.double()))  # torch's BCE wants one dtype
     assert torch.isfinite(vae_loss(x_hat, batch.double(), mu, logvar, likelihood="bernoulli")[0])
 
 
@@ -117,17 +119,17 @@ def test_float64_inputs_work_like_float32(x, tiny_vae):
 
 def test_load_or_train_never_reuses_a_model_trained_otherwise(tmp_path, x, capsys):
     path = tmp_path / "m.pt"
-    first = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False)
-    assert "No checkpoint" in capsys.readouterr().out
-    again = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False)
+    first = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
+    assert "no checkpoint at" in capsys.readouterr().out
+    again = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
     assert capsys.readouterr().out == ""  # the same settings: loaded, not trained
     assert all(torch.equal(p, q) for p, q in zip(first.model.parameters(), again.model.parameters()))
-    other = load_or_train(path, x[:256], beta=0.0, epochs=2, seed=7, progress=False)
+    other = load_or_train(path, x[:256], beta=0.0, epochs=2, seed=7, progress=False, use_published=False)
     said = capsys.readouterr().out
-    assert "other settings" in said and "beta" in said and "epochs" in said and "seed" in said
+    assert "trained otherwise" in said and "beta" in said and "epochs" in said and "seed" in said
     assert {k: other.config[k] for k in ("beta", "epochs", "seed")} == {"beta": 0.0, "epochs": 2, "seed": 7}
     assert load_checkpoint(path).config == other.config
-    load_or_train(path, x[256:512], beta=0.0, epochs=2, seed=7, progress=False)  # other images
+    load_or_train(path, x[256:512], beta=0.0, epochs=2, seed=7, progress=False, use_published=False)  # other images
     assert "data" in capsys.readouterr().out
 
 
@@ -174,25 +176,24 @@ def noisy_models():
 
 
 def test_explorer_size_is_decided_before_any_decoding(noisy_models, monkeypatch):
-    from vae_utils import explore
+    from vae_utils import explore, pictures
 
     calls = []
-    real = explore.grid_sprite
-    monkeypatch.setattr(explore, "grid_sprite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = pictures.grid_sprite
+    monkeypatch.setattr(pictures, "grid_sprite", lambda *a, **k: calls.append(1) or real(*a, **k))
     with pytest.raises(ValueError, match=r"^grid=80 cannot fit"):
         explore.static_explorer(noisy_models, grid=80)
     assert calls == []
     page = explore.static_explorer(noisy_models).data  # the default fits any two models
     assert len(page.encode()) <= explore.MAX_STATIC_BYTES
-    assert re.search(r"on a \d+ &times; \d+ grid per model, (16|256) grey levels", page)
+    assert re.search(r"on a \d+ × \d+ grid per model, (16|256) grey levels", page)
 
 
 def test_explorer_escapes_names_and_checks_ranges(noisy_models):
     from vae_utils.explore import static_explorer
 
     page = static_explorer(noisy_models, grid=5).data
-    assert "&lt;b&gt;&amp;amp;&lt;/b&gt;</button>" in page and "<b>&amp;</b></button>" not in page
-    assert "</b>" not in page.split("<script>")[1]  # names inside the script cannot close a tag
+    assert "<b>" not in page and "\\u003cb\\u003e\\u0026amp;\\u003c/b\\u003e" in page  # names are escaped data
     with pytest.raises(ValueError, match="^ranges names no model"):
         static_explorer(noisy_models, grid=5, ranges={"c": ((0, 1), (0, 1))})
 

@@ -4,7 +4,8 @@ import torch
 import vae_utils
 from vae_utils import set_seed
 from vae_utils.models import VAE
-from vae_utils.training import load_checkpoint, pick_device, save_checkpoint, train_vae
+from vae_utils.checkpoints import FORMAT, load_checkpoint, save_checkpoint
+from vae_utils.training import pick_device, train_vae
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +59,13 @@ def test_corrupt_and_mismatched_checkpoints_fail_clearly(tmp_path, tiny_vae):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError, match="corrupt or partial"):
         load_checkpoint(path)
-    payload = {"format": "vae_utils.checkpoint.v1", "model_config": {"latent_dim": 3, "arch": "mlp", "hidden": [32, 16]},
-               "state_dict": tiny_vae.state_dict(), "history": {}, "config": {}}
+    payload = {"format": FORMAT, "model_config": {"latent_dim": 3, "arch": "mlp", "hidden": [32, 16]},
+               "state_dict": tiny_vae.state_dict(), "digest": "0", "history": {}, "config": {}}
     torch.save(payload, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="do not fit"):
         load_checkpoint(tmp_path / "other.pt")
     torch.save({"weights": 1}, tmp_path / "foreign.pt")
-    with pytest.raises(ValueError, match="not a vae_utils.checkpoint"):
+    with pytest.raises(ValueError, match="not a vae_utils.checkpoint.v2"):
         load_checkpoint(tmp_path / "foreign.pt")
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "missing.pt")

@@ -118,26 +118,31 @@ class LinearGaussian:
 
         .. math:: \log p(x) = -\tfrac12\big[D\log 2\pi + \log\det C + (x - b)^\top C^{-1} (x - b)\big],
 
-        evaluated with :math:`\log\det C = D\log\sigma_x^2 + \log\det M` and
-        :math:`(x-b)^\top C^{-1}(x-b) = \big(\lVert r\rVert^2 - \lVert L^{-1} W^\top r\rVert^2/\sigma_x^2\big)/\sigma_x^2`,
-        :math:`r = x - b`, :math:`M = LL^\top`: only :math:`J \times J` matrices.
+        evaluated with only :math:`J \times J` matrices: :math:`\log\det C = D\log\sigma_x^2 + \log\det M`
+        (matrix determinant lemma, :math:`M = I_J + W^\top W/\sigma_x^2`) and
+        :math:`(x-b)^\top C^{-1}(x-b) = \lVert x - b - Wm^*\rVert^2/\sigma_x^2 + \lVert m^*\rVert^2` (Woodbury, with
+        the posterior mean :math:`m^*`), a sum of squares that loses no digits to cancellation.
         """
         r = self._x(x) - self.b
-        L = torch.linalg.cholesky(self._precision())
-        u = torch.linalg.solve_triangular(L, (self.W.T @ r).unsqueeze(1), upper=False).squeeze(1)
-        quadratic = (r @ r - u @ u / self.sigma**2) / self.sigma**2
+        L, m = self._posterior_mean(r)
+        residual = r - self.W @ m
+        quadratic = residual @ residual / self.sigma**2 + m @ m
         logdet = self.D * math.log(self.sigma**2) + 2 * torch.log(torch.diagonal(L)).sum()
         return -0.5 * (self.D * math.log(2 * math.pi) + logdet + quadratic)
+
+    def _posterior_mean(self, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Cholesky factor of M and the posterior mean m* = M^{-1} W^T r / sigma_x^2."""
+        L = torch.linalg.cholesky(self._precision())
+        return L, torch.cholesky_solve((self.W.T @ r / self.sigma**2).unsqueeze(1), L).squeeze(1)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""The true posterior :math:`p(z \mid x) = \mathcal N(m^*, S^*)` as ``(m_star, S_star)``:
 
         .. math:: S^* = \big(I_J + W^\top W / \sigma_x^2\big)^{-1}, \qquad m^* = S^* W^\top (x - b) / \sigma_x^2 .
         """
-        r = self._x(x) - self.b
-        S = torch.cholesky_inverse(torch.linalg.cholesky(self._precision()))
-        S = 0.5 * (S + S.T)  # exactly symmetric
-        return S @ (self.W.T @ r) / self.sigma**2, S
+        L, m = self._posterior_mean(self._x(x) - self.b)
+        S = torch.cholesky_inverse(L)
+        return m, 0.5 * (S + S.T)  # exactly symmetric
 
     def expected_log_likelihood(self, x: torch.Tensor, m: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         r""":math:`\mathbb E_{q}[\log p(x \mid z)]` for :math:`q = \mathcal N(m, S)`:
