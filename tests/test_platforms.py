@@ -1,14 +1,12 @@
 """What readers' platforms need, checked offline: Colab's ipywidgets 7, an install that changes
-nothing a platform has, complete package metadata, Binder's pins, Kaggle's progress bars, and
-the full-MNIST code path rehearsed on a cache of real digits."""
+nothing a platform has, Binder's pins, Kaggle's progress bars, and the full-MNIST code path
+rehearsed on a cache of real digits. The package's own metadata and wheel: tests/test_packaging.py."""
 import importlib.metadata as md
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -96,49 +94,6 @@ def test_offline_extra_caps_mlxtend_below_the_release_that_upgrades_everything()
         req = Requirement(line)
         if req.marker is None and req.name.lower() in PLATFORM_PACKAGES + ("joblib",):
             assert md.version(req.name) in req.specifier, (str(req), md.version(req.name))
-
-
-def test_the_wheel_holds_every_module_and_declares_what_they_import(tmp_path):
-    """Build the wheel, install it alone into a folder, import every module from there; every
-    third-party package those imports load belongs to a declared dependency (or one of theirs)."""
-    source, wheels = tmp_path / "source", tmp_path / "wheels"
-    source.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", source)  # build from a copy: setuptools leaves build/ behind
-    shutil.copytree(ROOT / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                    "-w", str(wheels), str(source)], check=True, capture_output=True, cwd=tmp_path)
-    (wheel,) = wheels.glob("vae_utils-*.whl")
-    modules = sorted(n[len("vae_utils/"):-3] for n in zipfile.ZipFile(wheel).namelist()
-                     if n.startswith("vae_utils/") and n.endswith(".py") and not n.endswith("__init__.py"))
-    assert {"data", "models", "losses", "training", "elbo", "ensemble", "dial", "explore", "symbolic"} <= set(modules)
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, cwd=tmp_path)
-    probe = ("import importlib, json, sys, vae_utils\n"
-             f"for m in {modules!r}: importlib.import_module('vae_utils.' + m)\n"
-             "assert vae_utils.__file__.startswith(sys.argv[1]), vae_utils.__file__\n"
-             "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))")
-    done = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(target)})
-    assert done.returncode == 0, done.stderr[-3000:]
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-
-    declared = {r.split(";")[0] for r in md.requires("vae_utils") or [] if "extra ==" not in r}
-    allowed, todo = set(), [re.split(r"[<>=!~ \[]", r)[0] for r in declared]
-    while todo:  # the declared dependencies and, recursively, theirs
-        name = todo.pop().lower().replace("_", "-")
-        if name in allowed:
-            continue
-        allowed.add(name)
-        try:
-            todo += [re.split(r"[<>=!~ \[;(]", r)[0] for r in (md.requires(name) or []) if "extra ==" not in r]
-        except md.PackageNotFoundError:
-            pass
-    owners = md.packages_distributions()
-    third_party = {m: {d.lower().replace("_", "-") for d in owners[m]} for m in loaded if m in owners}
-    undeclared = {m: d for m, d in third_party.items() if not d & allowed and m != "vae_utils"}
-    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
-    assert {"torchvision", "sympy"} <= {d.split(">")[0].split("=")[0] for d in declared}
 
 
 def test_binder_pins_the_torch_that_ci_tests():
