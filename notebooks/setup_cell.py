@@ -12,7 +12,9 @@ if importlib.util.find_spec("vae_utils") is None:
         print(*(reason or pip.stderr.splitlines()[-3:]), sep="\n")
         if "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
             print("\nOn Kaggle, turn Internet on in the notebook's settings (the set-up and the MNIST download"
-                  "\nneed it), or upload the repository as a Kaggle dataset and pip install it from /kaggle/input/...")
+                  "\nneed it), or add the repository as a Kaggle dataset and run, offline,"
+                  "\n%pip install --no-build-isolation /kaggle/input/<its folder>")
         else:
-            print("\nCheck the network, or pip install the repository from a local copy.")
+            print("\nCheck the network, or install a local copy of the repository:"
+                  "\n%pip install --no-build-isolation <its folder>")
         raise RuntimeError("the book's helpers (vae_utils) are not installed: see the advice above")
