@@ -1,6 +1,7 @@
 """The notebooks as files: their set-up cell, their launch links, their stored outputs."""
 import importlib.util
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,23 +21,97 @@ def test_there_are_chapters():
     assert len(NOTEBOOKS) >= 4
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-@pytest.mark.parametrize("installed", [True, False])
-def test_setup_cell_installs_the_helpers_only_where_missing(path, installed, monkeypatch):
-    source = "".join(cells(path, "code")[0]["source"])
+SETUP_CELL = ROOT / "notebooks" / "setup_cell.py"
+
+
+def setup_source():
+    """The one set-up cell (notebooks/setup_cell.py, written into the notebooks by
+    notebooks/sync_setup_cells.py): the file's text without its final newline."""
+    text = SETUP_CELL.read_text(encoding="utf-8")
+    return text[:-1] if text.endswith("\n") else text
+
+
+@pytest.mark.parametrize("outcome", ["installed", "missing", "offline", "offline-kaggle"])
+def test_setup_cell_installs_the_helpers_only_where_missing(outcome, monkeypatch, capsys):
+    """Installed: nothing runs. Missing: one pip call for the book's release, no extra (a platform
+    that reaches GitHub reaches MNIST's mirrors). A failed install prints what to do and stops
+    Run-all with a short RuntimeError, not pip's CalledProcessError."""
+    import vae_utils
+
     calls = []
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: (real_find_spec(name) if installed else None) if name == "vae_utils"
-                        else real_find_spec(name, *a))
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw)))
-    exec(compile(source, f"{path.name}[setup]", "exec"), {})
-    if installed:
-        assert calls == []
+                        lambda name, *a: (real_find_spec(name) if outcome == "installed" else None)
+                        if name == "vae_utils" else real_find_spec(name, *a))
+    failed = outcome.startswith("offline")
+    stderr = ("  fatal: unable to access 'https://github.com/vae-kl-book/vae-kl-book/': Could not resolve host\n"
+              "ERROR: Failed to build 'vae_utils' when git clone ...\n")
+
+    def run(cmd, **kw):
+        calls.append((cmd, kw))
+        if kw.get("check"):
+            raise AssertionError("check=True would raise CalledProcessError instead of the advice")
+        return subprocess.CompletedProcess(cmd, 1 if failed else 0, "", stderr if failed else "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    if outcome == "offline-kaggle":
+        monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     else:
-        (cmd, kw), = calls
-        assert cmd[1:4] == ["-m", "pip", "install"] and kw.get("check") is True
-        assert cmd[-1] == f"vae_utils[offline] @ git+{REPO_URL}"
+        monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    code = compile(setup_source(), "setup_cell.py", "exec")
+    if failed:
+        with pytest.raises(RuntimeError, match="vae_utils"):
+            exec(code, {})
+    else:
+        exec(code, {})
+    if outcome == "installed":
+        assert calls == []
+        return
+    (cmd, kw), = calls
+    assert cmd[1:4] == ["-m", "pip", "install"]
+    assert cmd[-1] == f"vae_utils @ git+{REPO_URL}@v{vae_utils.__version__}"
+    printed = capsys.readouterr().out
+    if outcome == "offline-kaggle":
+        assert "Internet on" in printed and "--no-build-isolation /kaggle/input/" in printed and "Could not resolve host" in printed
+    elif outcome == "offline":
+        assert "Check the network" in printed and "Internet" not in printed
+    else:
+        assert printed == ""
+
+
+def test_setup_cell_installs_the_release_of_the_helpers_version():
+    """One place sets the version (vae_utils/__init__.py); the set-up cell installs its tag."""
+    import vae_utils
+
+    refs = re.findall(r'^REF = "([^"]+)"', setup_source(), re.M)
+    assert refs == [f"v{vae_utils.__version__}"], refs
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_holds_the_one_setup_cell(path):
+    first = cells(path, "code")[0]
+    assert "remove-cell" in first["metadata"].get("tags", []), f"{path.name}: the set-up cell is not hidden"
+    assert "".join(first["source"]) == setup_source(), (
+        f"{path.name}: its set-up cell differs from notebooks/setup_cell.py: run `python notebooks/sync_setup_cells.py`")
+
+
+def test_the_sync_script_changes_the_setup_cell_and_nothing_else(tmp_path):
+    import sys
+
+    copies = []
+    for path in NOTEBOOKS:
+        copies.append(tmp_path / path.name)
+        copies[-1].write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    script = ROOT / "notebooks" / "sync_setup_cells.py"
+    subprocess.run([sys.executable, str(script), *map(str, copies)], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, str(script), "--check", *map(str, copies)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    for path, copy in zip(NOTEBOOKS, copies):
+        before, after = json.loads(path.read_text(encoding="utf-8")), json.loads(copy.read_text(encoding="utf-8"))
+        code = next(i for i, c in enumerate(after["cells"]) if c["cell_type"] == "code")
+        assert "".join(after["cells"][code]["source"]) == setup_source()
+        after["cells"][code]["source"] = before["cells"][code]["source"]
+        assert after == before, f"{path.name}: the sync changed more than the set-up cell's source"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

