@@ -240,22 +240,21 @@ def test_chapter_00_leaves_the_collapse_demo_and_the_equivalence_proof_to_others
     assert "03_with_and_without_kl" in ALL_TEXT[CHAPTER_00.name]
 
 
-def test_first_code_cell_is_short_and_imports_modules():
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_short_and_imports_modules(path):
     """After the hidden set-up cell, a chapter's first code cell is a few qualified imports."""
-    for path in NOTEBOOKS:
-        first = code_of(path, reader_facing=True)[0]
-        assert len(first.strip().splitlines()) <= 11, f"{path.name}: first code cell has {len(first.splitlines())} lines"
-        if path == CHAPTER_00:
-            assert not re.search(r"^from vae_utils\.\w+ import", first, re.M), "import modules, call them qualified"
+    first = code_of(path, reader_facing=True)[0].strip()
+    assert len(first.splitlines()) <= 11, f"{path.name}: first code cell has {len(first.splitlines())} lines"
+    assert not re.search(r"^from vae_utils\.\w+ import", first, re.M), f"{path.name}: import modules, call them qualified"
 
 
-def test_no_cell_prints_only_zero():
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_prints_only_zero(path):
     """A SymPy check prints what it confirms, under the derivation done by hand."""
-    for path in NOTEBOOKS:
-        for cell in cells(path):
-            for out in cell.get("outputs", []):
-                shown = "".join(out.get("data", {}).get("text/plain", "")) + "".join(out.get("text", ""))
-                assert shown.strip() != "0", f"{path.name}: a cell prints only 0: {''.join(cell['source'])[:80]}"
+    for cell in cells(path):
+        for out in cell.get("outputs", []):
+            shown = "".join(out.get("data", {}).get("text/plain", "")) + "".join(out.get("text", ""))
+            assert shown.strip() != "0", f"{path.name}: a cell prints only 0: {''.join(cell['source'])[:80]}"
 
 
 EXERCISE_PREFIX = {"00": "ex-elbo-", "01": "ex-mse-", "02": "ex-kl-", "03": "ex-beta-", "04": "ex-explore-"}
