@@ -112,6 +112,13 @@ ERRATA = {
     r"every code decodes to nearly the same blurred digit, and": "the sweep's prose must follow its numbers",
     r"Continuity then looks perfect": "the sweep's prose must follow its numbers",
     r"paths get smoother": "the sweep's prose must follow its numbers",
+    r"proves both": "chapter 02 derives the KL only for Gaussians against N(0, 1); the general proof "
+                    "(Jensen) is in chapter 00",
+    r"\\beta = 1\$ is the negative ELBO|β = 1 is the negative ELBO|= -ELBO when beta = 1":
+        "beta = 1 gives -ELBO only as a one-sample estimate, for sigma_x = 1, up to (D/2) log 2 pi",
+    r"can be read after \{doc\}`\.\./notebooks/00_the_elbo` alone": "chapter 03 needs chapters 00 to 02",
+    r"[Rr]eparametri[sz]ation trick is used to generate": "the trick is for training; generation samples "
+                                                          "N(0, I) and decodes",
 }
 
 
@@ -140,7 +147,9 @@ DEFINED = {line for line in GLOSSARY.split("```{glossary}")[1].split("\n```")[0]
            if line.strip() and not line.startswith(" ")}
 REQUIRED = ["ELBO", "evidence", "prior", "approximate posterior", "true posterior", "amortised inference",
             "reparametrisation trick", "KL divergence", "nats", "β-VAE", "posterior collapse", "continuity",
-            "completeness", "negative log-likelihood"]
+            "completeness", "negative log-likelihood", "importance-weighted bound", "Jensen's inequality",
+            "Monte Carlo estimate", "amortisation gap", "aggregate posterior", "mutual information", "rate",
+            "distortion", "decoder variance"]
 
 
 def test_glossary_defines_the_required_terms():
@@ -185,3 +194,136 @@ def test_chapters_use_the_books_notation():
     assert 'sp.symbols(f"mu1' not in code01 and "xhat" in code01
     assert "(x, -sp.oo, sp.oo)" not in "".join("".join(c["source"]) for c in cells(ROOT / "notebooks" / "02_kl_divergence.ipynb"))
     assert "- k -" not in ch02, "chapter 02: the latent dimension is J"
+
+
+def code_of(path, *, reader_facing=False) -> list[str]:
+    """The source of each code cell; with reader_facing, only the cells the built page shows."""
+    return ["".join(c["source"]) for c in cells(path) if c["cell_type"] == "code"
+            and not (reader_facing and "remove-cell" in c["metadata"].get("tags", []))]
+
+
+def without_code(text: str) -> str:
+    """Markdown with code blocks and inline code removed: what a reader reads as prose and maths."""
+    return re.sub(r"```.*?```|`[^`\n]*`", " ", text, flags=re.S)
+
+
+CHAPTER_00 = ROOT / "notebooks" / "00_the_elbo.ipynb"
+
+
+def test_no_reconstruction_term_is_not_the_averaged_image():
+    """Without the reconstruction term the decoder gets no gradient at all; the mean image belongs
+    to the large-beta case, where the reconstruction term still counts."""
+    for name, text in ALL_TEXT.items():
+        for paragraph in re.split(r"\n\s*\n", text):
+            if not re.search(r"least wrong on average|mean image|same blurred average", paragraph):
+                continue
+            if re.search(r"[Tt]ake\s+(it|the\s+reconstruction\s+term)\s+away|without\s+the\s+reconstruction\s+term",
+                         paragraph):
+                assert re.search(r"\\beta|β", paragraph) and re.search(r"learns nothing|no gradient|gradient is zero",
+                                                                         paragraph), \
+                    f"{name}: the averaged image is the large-beta case: {paragraph[:160]}"
+
+
+def test_chapter_00_proves_the_kl_is_never_negative_by_hand():
+    text = ALL_TEXT[CHAPTER_00.name]
+    assert "Jensen's inequality" in text and r"\le\; \log 1 = 0" in text
+    assert "{cite}`cremer2018inference`" in text and "amortisation gap" in text
+
+
+def test_chapter_00_leaves_the_collapse_demo_and_the_equivalence_proof_to_others():
+    """Posterior collapse is shown once, in chapter 03's beta sweep; the one-screen VAE's
+    equivalence with the helpers is tests/test_one_screen.py, not a reader's cell."""
+    code = "\n".join(code_of(CHAPTER_00))
+    assert "class OneScreenVAE" in code
+    for call in ("train_vae(", "load_state_dict(", "load_mnist(", "kl_per_dimension("):
+        assert call not in code, f"chapter 00 should not call {call}"
+    assert "03_with_and_without_kl" in ALL_TEXT[CHAPTER_00.name]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_short_and_imports_modules(path):
+    """After the hidden set-up cell, a chapter's first code cell is a few qualified imports."""
+    first = code_of(path, reader_facing=True)[0].strip()
+    assert len(first.splitlines()) <= 11, f"{path.name}: first code cell has {len(first.splitlines())} lines"
+    assert not re.search(r"^from vae_utils\.\w+ import", first, re.M), f"{path.name}: import modules, call them qualified"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_prints_only_zero(path):
+    """A SymPy check prints what it confirms, under the derivation done by hand."""
+    for cell in cells(path):
+        for out in cell.get("outputs", []):
+            shown = "".join(out.get("data", {}).get("text/plain", "")) + "".join(out.get("text", ""))
+            assert shown.strip() != "0", f"{path.name}: a cell prints only 0: {''.join(cell['source'])[:80]}"
+
+
+EXERCISE_PREFIX = {"00": "ex-elbo-", "01": "ex-mse-", "02": "ex-kl-", "03": "ex-beta-", "04": "ex-explore-"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_labels_carry_their_chapters_prefix(path):
+    prefix = EXERCISE_PREFIX[path.name[:2]]
+    labels = re.findall(r":label: (ex-\S+)", ALL_TEXT[path.name])
+    assert labels and all(label.startswith(prefix) for label in labels), (path.name, prefix, labels)
+
+
+# (pattern, what the book's notation says instead): symbols the chapters may not use with another meaning
+NOTATION = [
+    (r"\\Sigma\b", "a covariance over codes is S (S = LL^T), over images C; the book does not use Sigma"),
+    (r"\\mathcal\s*\{?L\}?(?!\s*_)|ℒ(?!_)", "the loss is l_beta(x); calligraphic L is only the bound L_K"),
+    (r"\$S\s*=\s*\d|\\frac\{?1\}?\{?S\}|\\sum_\{?s\s*=\s*1\}?\^\{?S|\$S\$ (Monte Carlo )?samples",
+     "the number of Monte Carlo samples is M; S is a covariance"),
+    (r"distortion,? \$D\$|\$D\$,? the distortion", "distortion is calligraphic D; D is the pixel count"),
+    (r"rate,? \$R\$|\$R\$,? the rate", "the rate is calligraphic R"),
+    (r"\\log p\(x \\mid \\mu\)|k\\log 2\\pi", "the decoder's mean is x-hat and the pixel count D"),
+    (r"\$k\$ (latent|pixels)|latent dimension \$[kdL]\$", "the latent dimension is J, the pixel count D"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(ALL_TEXT))
+def test_prose_keeps_the_books_notation(name):
+    if name == "notation.md":
+        return  # the notation page names the symbols it rules out
+    text = without_code(ALL_TEXT[name])
+    for pattern, rule in NOTATION:
+        found = re.search(pattern, text)
+        assert not found, f"{name}: '{found.group(0)}' ({rule})"
+
+
+def test_notation_page_lists_the_books_symbols():
+    notation = (ROOT / "book" / "notation.md").read_text()
+    for symbol in (r"$N$", r"$z$", r"$p(z) = \mathcal N(0, I_J)$", r"$p_\theta(x \mid z)$",
+                   r"$q_\phi(z \mid x) = \mathcal N(\mu, \operatorname{diag}\sigma^2)$", r"$m^*$", r"$S^*$",
+                   r"$q = \mathcal N(m, S)$", r"$S = LL^\top$", r"$C$", r"$t = \sigma^2$", r"$q = \mathcal N(m, s^2)$",
+                   r"$M$", r"$K$", r"$\mathcal L_K$", r"$\ell_\beta(x)$", r"$\varepsilon", r"$W$, $b$",
+                   r"$\bar q(z)", r"$I_q(x; z)$", r"$\mathcal R$", r"$\mathcal D$"):
+        assert symbol in notation, symbol
+
+
+NEW_TERMS = ["importance-weighted bound", "Jensen's inequality", "Monte Carlo estimate", "amortisation gap",
+             "aggregate posterior", "mutual information", "rate", "distortion", "decoder variance"]
+
+
+def test_glossary_defines_the_terms_of_the_bound_and_the_latent_space():
+    assert set(NEW_TERMS) <= DEFINED, set(NEW_TERMS) - DEFINED
+    entry = GLOSSARY.split("\nposterior collapse\n")[1].split("\n\n")[0]
+    assert r"\beta = 1" in entry and r"\sigma_x" in entry and "lucas2019dont" in entry
+    assert "share of prior draws" in GLOSSARY.split("\ncompleteness\n")[1].split("\n\n")[0]
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    bib = set(re.findall(r"@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text()))
+    for name, text in ALL_TEXT.items():
+        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+            assert set(k.strip() for k in keys.split(",")) <= bib, (name, keys)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_test_machinery_in_cells(path):
+    """nbval checks every output; quick mode is set by the test run, never by a reader's cell."""
+    for source in code_of(path):
+        assert "NBVAL_CHECK_OUTPUT" not in source, f"{path.name}: '# NBVAL_CHECK_OUTPUT' in a cell"
+    for source in code_of(path, reader_facing=True):
+        assert "VAE_BOOK_QUICK" not in source and "quick_mode(" not in source, \
+            f"{path.name}: quick mode in a reader-facing cell: {source[:80]}"
+    assert "VAE_BOOK_QUICK" not in ALL_TEXT[path.name], f"{path.name}: quick mode in the prose"
