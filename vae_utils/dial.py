@@ -11,15 +11,14 @@ so the two views cannot disagree.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from . import _checks, aggregate, pages, pictures
+from . import _checks, pages, pictures
 from .explore import MAX_STATIC_BYTES, check_data
-from .latent import encode_means, latent_box, latent_grid, tile_images
+from .latent import encode_means, latent_box, tile_images
 
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
 DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
@@ -81,23 +80,14 @@ def render_curves(betas: list[float], numbers: list[dict], current: int, size=(6
     return pictures.figure_rgb(fig)
 
 
-def render_density(model, images: torch.Tensor, size_px: int = 220, n: int = 61) -> np.ndarray:
-    r"""The aggregate posterior :math:`q(z)` of ``images`` over :math:`(-3, 3)^2` (shading), with the
-    prior's circles of radius 1 and 2 (where :math:`\mathcal N(0, I)` has 39 % and 86 % of its mass)."""
+def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarray:
+    """:func:`vae_utils.plotting.aggregate_density` over :math:`(-3, 3)^2`, drawn off-screen as pixels."""
     from matplotlib.figure import Figure
 
-    with torch.no_grad():
-        mu, logvar = model.encode(images.to(next(model.parameters()).device))
-    z = latent_grid(*DENSITY_BOX, n)
-    density = aggregate.log_density(z, mu, logvar).exp().view(n, n).numpy()
+    from .plotting import aggregate_density
+
     fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
-    ax = fig.add_axes((0.17, 0.15, 0.78, 0.78))
-    (x0, x1), (y0, y1) = DENSITY_BOX
-    ax.imshow(density, extent=(x0, x1, y0, y1), cmap="Blues", vmin=0, vmax=max(float(density.max()), 1e-12))
-    angle = np.linspace(0, 2 * math.pi, 200)
-    for radius in (1, 2):
-        ax.plot(radius * np.cos(angle), radius * np.sin(angle), color="#CC3311", linewidth=1, linestyle="--")
-    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$z_1$", ylabel="$z_2$")
+    ax = aggregate_density(model, images, ax=fig.add_axes((0.17, 0.15, 0.78, 0.78)), box=DENSITY_BOX, title="")
     ax.tick_params(labelsize=7)
     return pictures.figure_rgb(fig)
 

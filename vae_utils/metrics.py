@@ -168,8 +168,9 @@ def _reorder(out, x):
 def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
               likelihood: str = "gaussian", class_frequencies: torch.Tensor | None = None) -> dict:
     """Everything the chapter reports about one model, in one dict: the latent std of the test
-    means, both measures of completeness, continuity, the held-out loss, and the two parts of the
-    KL term over the first ``AGGREGATE_IMAGES`` test images (:mod:`vae_utils.aggregate`)."""
+    means, both measures of completeness, continuity, the held-out loss, the two parts of the
+    KL term and the median encoder standard deviation over the first ``AGGREGATE_IMAGES`` test
+    images (:mod:`vae_utils.aggregate`)."""
     _checks.images(test_images, "test_images")
     with torch.no_grad():
         mu, logvar = _checks.vae(model).eval().encode(test_images[:AGGREGATE_IMAGES].to(device_of(model)))
@@ -181,7 +182,8 @@ def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: 
         "continuity": continuity(model, test_images, seed=seed),
         **heldout_loss(model, test_images, likelihood=likelihood, seed=seed),
         **{k: parts[k] for k in ("information", "information_se", "mismatch", "mismatch_se")},
-        "aggregate_kl": parts["average_kl"], "aggregate_sum_se": parts["sum_se"],
+        "aggregate_kl": parts["average_kl"], "aggregate_sum_se": parts["sum_se"], "log_n": parts["log_n"],
+        "encoder_sigma": float(torch.exp(0.5 * logvar).median()),
     }
 
 

@@ -79,3 +79,48 @@ def plot_history(history: dict, ax=None, title: str = "Training curves"):
     ax.set(title=title, xlabel="epoch", ylabel="loss per image (nats)")
     ax.legend()
     return ax
+
+
+def aggregate_density(model, images: torch.Tensor, ax=None, box=((-3.0, 3.0), (-3.0, 3.0)), n: int = 61,
+                      title: str | None = None):
+    r"""The aggregate posterior :math:`\bar q(z)` of ``images``' codes over ``box`` (shading), with the
+    prior's circles of radius 1 and 2 (where :math:`\mathcal N(0, I)` has 39 % and 86 % of its mass)."""
+    import numpy as np
+
+    from .aggregate import log_density
+
+    _two_d(model)
+    _checks.images(images, "images")
+    n = _checks.positive_int(n, "n", minimum=2, maximum=MAX_GRID_PLOT * 3)
+    with torch.no_grad():
+        mu, logvar = model.eval().encode(images.to(next(model.parameters()).device))
+    density = log_density(latent_grid(*box, n), mu, logvar).exp().view(n, n).numpy()
+    ax = _axes(ax)
+    (x0, x1), (y0, y1) = box
+    ax.imshow(density, extent=(x0, x1, y0, y1), cmap="Blues", vmin=0, vmax=max(float(density.max()), 1e-12))
+    angle = np.linspace(0, 2 * np.pi, 200)
+    for radius in (1, 2):
+        ax.plot(radius * np.cos(angle), radius * np.sin(angle), color="#CC3311", linewidth=1, linestyle="--",
+                label="N(0, I): r = 1, 2" if radius == 1 else None)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$z_1$", ylabel="$z_2$",
+           title=title or "Aggregate posterior (blue) and prior (circles)")
+    return ax
+
+
+def rate_distortion(rates: dict, distortions: dict, ax=None, title: str = "The sweep on the rate-distortion plane"):
+    r"""One point per :math:`\beta` at (rate, distortion), each with a short line of slope
+    :math:`-\beta`: the tangent that a model minimising distortion + :math:`\beta` rate sits on."""
+    if not isinstance(rates, dict) or not rates or set(rates) != set(distortions if isinstance(distortions, dict) else ()):
+        raise ValueError("rates must be a non-empty dict of beta -> rate with the keys of distortions")
+    ax = _axes(ax)
+    betas = sorted(rates)
+    ax.plot([rates[b] for b in betas], [distortions[b] for b in betas], color="#555555", marker="o", linewidth=1)
+    span = 0.06 * (max(rates.values()) - min(rates.values()) or 1.0)
+    for b in betas:
+        r, d = rates[b], distortions[b]
+        ax.plot([r - span, r + span], [d + b * span, d - b * span], color="#CC3311", linewidth=2)
+        ax.annotate(f"β={b:g}", (r, d), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.plot([], [], color="#CC3311", linewidth=2, label="slope −β")
+    ax.set(title=title, xlabel="rate: KL per image (nats)", ylabel="distortion: ½‖x − x̂‖² per image")
+    ax.legend()
+    return ax
