@@ -13,7 +13,8 @@ BOOK_OUT ?= .
 STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
-.PHONY: book book-quick test test-helpers test-notebooks notebooks venv vendor widgets7 bench bench-smoke linkcheck clean
+.PHONY: book book-quick book-full-check release-assets test test-helpers test-notebooks test-full notebooks setup-cells \
+	venv vendor widgets7 bench bench-smoke linkcheck clean
 
 book: venv vendor
 	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
@@ -27,16 +28,51 @@ book-quick: venv vendor
 test: test-helpers test-notebooks
 
 test-helpers: venv vendor widgets7
-	$(QUICK) $(PY) -m pytest tests
+	$(QUICK) $(PY) -m pytest tests -m "not full"
 
 test-notebooks: venv
 	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
 	$(QUICK) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
 
-# Re-run every notebook in full mode and store its outputs: what is committed, and what
-# nbval compares against. Run it after changing a notebook or the helpers it calls.
+# Where full MNIST is (torchvision's layout): $VAE_BOOK_DATA, else the download cache. Offline,
+# ../shared/mnist/get-full-mnist DIR puts it there from the package registry.
+MNIST_DIR ?= $(or $(VAE_BOOK_DATA),$(HOME)/.cache/vae_book)
+HAVE_FULL_MNIST = test -f "$(MNIST_DIR)/MNIST/raw/train-images-idx3-ubyte"
+# The outputs committed and published come from models trained here, never from downloaded weights.
+FULL := VAE_BOOK_DATA=$(MNIST_DIR) VAE_BOOK_WEIGHTS=none
+
+# Re-run every notebook in full mode and store its outputs: what is committed, and what nbval
+# compares against. Run it after changing a notebook or a helper it calls. It says which data it uses.
 notebooks: venv
-	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+	@if $(HAVE_FULL_MNIST); then echo "make notebooks: full MNIST from $(MNIST_DIR)"; \
+	else echo "make notebooks: no full MNIST in $(MNIST_DIR): the chapters download it, or use the offline digits"; fi
+	cd notebooks && for nb in *.ipynb; do $(FULL) ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+
+# The rehearsal of a release: the whole book, cold, on full MNIST, then the chapters' claims for
+# three random seeds on full MNIST (tests marked `full`). The release workflow runs it.
+book-full-check: venv vendor
+	@$(HAVE_FULL_MNIST) || { echo "book-full-check needs full MNIST in $(MNIST_DIR): set VAE_BOOK_DATA," \
+		"or run ../shared/mnist/get-full-mnist $(MNIST_DIR), or let torchvision download it"; \
+		$(FULL) $(PY) -c "from vae_utils import data; data.load_mnist('train', source='torchvision')"; }
+	rm -rf _build/.jupyter_cache
+	$(FULL) $(JB) build . -W -n --keep-going
+	$(FULL) $(PY) -m pytest -m full tests -p no:cacheprovider
+
+test-full: venv
+	$(FULL) $(PY) -m pytest -m full tests
+
+# What a release attaches (the release workflow runs this after book-full-check and the PDFs):
+# the built HTML as a zip, the checkpoints of chapters 03 and 04 with their manifest, the PDFs.
+release-assets: venv
+	rm -rf _build/release && mkdir -p _build/release
+	$(PY) -c "import shutil; shutil.make_archive('_build/release/vae-kl-book-html', 'zip', '_build', 'html')"
+	cp notebooks/checkpoints/full/60000-images/*.pt _build/release/
+	$(PY) -c "from vae_utils import published; print(published.write_manifest('_build/release'))"
+	cp _build/pdf/*.pdf _build/release/ 2>/dev/null || echo "no PDFs in _build/pdf: run make pdf pdf-teacher first"
+
+# One set-up cell in every notebook: notebooks/setup_cell.py, written into each first code cell.
+setup-cells: venv
+	$(PY) notebooks/sync_setup_cells.py
 
 # External links need a network: offline, the check is skipped and says so.
 linkcheck: venv

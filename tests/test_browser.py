@@ -225,12 +225,12 @@ def test_glossary_links_resolve(visit):
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_setup_cell_is_removed_from_the_page_but_kept_in_the_download(visit, site, stem):
     page, _, _, _ = visit(f"notebooks/{stem}.html")
-    assert "Set-up: on Colab or Kaggle" not in page.content()
+    assert "Set-up for Colab and Kaggle" not in page.content()
     download = page.evaluate("""() => Array.from(document.querySelectorAll('a'))
         .map(a => a.href).find(h => h.endsWith('.ipynb') && h.includes('_sources'))""")
     assert download, "no .ipynb download link on the page"
     notebook = page.request.get(download).text()
-    assert "Set-up: on Colab or Kaggle" in notebook
+    assert "Set-up for Colab and Kaggle" in notebook
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -52,3 +52,26 @@ def test_claims_are_computed_not_assumed():
 def test_the_tested_sweep_is_the_chapters_quick_sweep(monkeypatch):
     monkeypatch.setenv(book.QUICK_ENV, "1")
     assert list(book.settings(4000).betas) == QUICK_BETAS
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_chapters_claims_hold_on_full_mnist_for_three_seeds(seed, monkeypatch):
+    """The published book's sweep (full mode: every beta of the chapter, its epochs) on full MNIST.
+    Needs full MNIST in $VAE_BOOK_DATA; about ten minutes a seed on 2 cores."""
+    from vae_utils import data
+
+    monkeypatch.setenv(book.QUICK_ENV, "0")
+    (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")
+    assert len(x) == 60_000, "this test needs full MNIST (set VAE_BOOK_DATA)"
+    settings = book.settings(len(x))
+    models = []
+    for _ in settings.betas:
+        set_seed(seed)
+        models.append(VAE())
+    train_together(models, x, betas=list(settings.betas), epochs=settings.epochs, seed=seed, progress=False)
+    classifier = train_digit_classifier(x, y, epochs=settings.classifier_epochs, seed=seed)
+    sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
+             for beta, m in zip(settings.betas, models)}
+    claims = {**kl_claims(sweep[1.0], sweep[0.0]), **sweep_claims(sweep)}
+    assert all(claims.values()), claims

@@ -55,7 +55,7 @@ def _download(url: str, deadline: float) -> bytes:
             if size > MAX_BYTES:
                 raise _Unavailable(f"{url} is {size:,} bytes, over the {MAX_BYTES:,}-byte limit")
             chunks, total = [], 0
-            while chunk := response.read(65536):
+            while chunk := response.read1(65536):  # what has arrived: a slow server cannot hold one read
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > MAX_BYTES:
