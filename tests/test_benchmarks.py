@@ -6,8 +6,10 @@ from vae_utils.models import VAE
 
 
 def test_flop_count_of_the_mlp_vae():
-    # Linear layers 784-512, 512-256, 256-4 | 2-256, 256-512, 512-784: 6 MAC blocks of
-    # forward + weight gradient, and input gradients for all but the first layer.
+    """torch's FlopCounterMode agrees with the count from the layers' shapes.
+
+    Linear layers 784-512, 512-256, 256-4 | 2-256, 256-512, 512-784: 6 MAC blocks of forward +
+    weight gradient, and input gradients for all but the first layer (the data need none)."""
     macs = [784 * 512, 512 * 256, 256 * 4, 2 * 256, 256 * 512, 512 * 784]
     expected = sum(4 * m for m in macs) + sum(2 * m for m in macs[1:])
     assert vae_flops_per_image(VAE()) == expected
