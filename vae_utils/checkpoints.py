@@ -220,5 +220,6 @@ def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float,
     """:func:`load_or_train_sweep` for one model: the checkpoint at ``path``, the published weights,
     or a default ``VAE()`` trained here with these settings and saved at ``path``."""
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
+    path = _checks.path(path, "path")
     return load_or_train_sweep({beta: path}, images, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
                                likelihood=likelihood, progress=progress, use_published=use_published)[beta]
