@@ -199,4 +199,4 @@ def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, 
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=ROOT / "notebooks")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "MNIST train: 12,000 images from a torchvision-format cache that is not the full MNIST" in done.stdout
-    assert "epochs per model: 20;" in done.stdout
+    assert "20 epochs per model" in done.stdout
