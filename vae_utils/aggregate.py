@@ -98,7 +98,7 @@ def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int =
             "sum_se": se(info + mismatch), "log_n": math.log(mu.shape[0])}
 
 
-def prior_coverage(mu: torch.Tensor, logvar: torch.Tensor, *, mass: float = 0.99, n_samples: int = 10_000,
+def prior_coverage(mu: torch.Tensor, logvar: torch.Tensor, *, mass: float = 0.99, n_samples: int = 4_000,
                    seed: int = 0) -> float:
     r"""Completeness as the blog post means it: the share of prior draws :math:`z \sim \mathcal N(0, I)`
     that land where the codes of the data are.

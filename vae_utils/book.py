@@ -57,8 +57,8 @@ def settings(n_train: int) -> Settings:
         epochs=chapter_epochs(n_train, quick),
         betas=(0.0, 0.1, 1.0, 8.0) if quick else (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
         importance_samples=(1, 10, 100) if quick else (1, 10, 100, 1000),
-        importance_images=200 if quick else 500,
-        classifier_epochs=15 if n_train <= 10_000 else 5,
+        importance_images=200,
+        classifier_epochs=15 if n_train <= 10_000 else 3,
     )
 
 

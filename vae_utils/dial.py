@@ -19,6 +19,7 @@ import torch
 from . import _checks, pages, pictures
 from .explore import MAX_STATIC_BYTES, check_data
 from .latent import encode_means, latent_box, tile_images
+from .metrics import AGGREGATE_IMAGES
 
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
 DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
@@ -96,7 +97,8 @@ def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch
                 *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
     """Render the dial's frames, one per :math:`\\beta` (the keys of ``models``, in increasing order).
 
-    ``images``/``labels`` are the test set (for the scatters and :math:`q(z)`); ``summaries[beta]``
+    ``images``/``labels`` are the test set (for the scatters; the first ``AGGREGATE_IMAGES`` of them
+    make :math:`\\bar q(z)`, as in :func:`~vae_utils.metrics.summarize`); ``summaries[beta]``
     is :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles
     are PNGs with 16 grey levels. The frames must fit one page (``MAX_STATIC_BYTES``): rendering
     stops with a ``ValueError`` as soon as they do not.
@@ -136,7 +138,7 @@ def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch
             pictures.scatter_background(model, images, labels, box, size_px=220).rgb, smallest=True)
         frames.append(Frame(
             beta=float(beta), scatter_own=scatter(own[beta]), scatter_common=scatter(common),
-            density=pictures.png_bytes(render_density(model, images), smallest=True),
+            density=pictures.png_bytes(render_density(model, images[:AGGREGATE_IMAGES]), smallest=True),
             grid=pictures.png_bytes(pictures.grid_sprite(model, DIAL_PRIOR_BOX, grid), smallest=True, levels=16),
             strip=pictures.png_bytes(strip, smallest=True, levels=16),
             curves=pictures.png_bytes(render_curves([float(b) for b in betas], numbers, k), smallest=True),
