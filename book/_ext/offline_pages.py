@@ -32,6 +32,9 @@ On a phone (390 CSS pixels wide) and in the theme's dark mode too (the browser t
   and a name, whenever the layout changes: the theme does this only for some kinds of element and
   names none of them.
 """
+import hashlib
+from pathlib import Path
+
 
 MODE_FIX = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
 WIDGET_A11Y = """
@@ -140,6 +143,9 @@ def fix_page_markup(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    # The html builder rewrites a page only when its source or the html config changed; a config value
+    # holding this file's hash makes an edit here rewrite every page (stale CSS otherwise).
+    app.add_config_value("offline_pages_source_hash", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "html")
     app.add_js_file(None, body=MODE_FIX)
     app.add_js_file(None, body=SCROLL_REGIONS)
     app.connect("html-page-context", fix_page_scripts, priority=900)  # after the others add theirs

@@ -20,7 +20,9 @@ The edition without solutions: ``hide_solutions = True`` in the Sphinx configura
 and ``{solution-end}`` (code cells included) in the page; so sphinx-exercise is left to merge
 those pairs as usual, and every solution is dropped afterwards.
 """
+import hashlib
 import os
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
@@ -169,6 +171,9 @@ def share_html_node_handlers(app):
 
 
 def setup(app):
+    # The html builder rewrites a page only when its source or the html config changed; a config value
+    # holding this file's hash makes an edit here rewrite every page (stale CSS otherwise).
+    app.add_config_value("print_edition_source_hash", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "html")
     app.add_config_value("vae_book_no_solutions", False, "env")
     app.connect("config-inited", choose_edition, priority=900)
     app.add_transform(DropSolutions)
