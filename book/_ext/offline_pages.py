@@ -26,7 +26,8 @@ Accessibility fixes (the browser tests run axe-core's WCAG 2 A and AA rules on e
 
 On a phone (390 CSS pixels wide) and in the theme's dark mode too (the browser tests check all three):
 
-* Long autodoc signatures on the API page wrap instead of widening the page.
+* Long autodoc signatures and inline code on the API page wrap instead of widening the page; a display
+  formula wider than the screen scrolls inside itself.
 * Every element that scrolls (a code block, a wide table, a notebook output or widget area with a
   height limit) gets ``tabindex="0"`` (reachable from the keyboard) and, where it has none, a role
   and a name, whenever the layout changes: the theme does this only for some kinds of element and
@@ -63,7 +64,11 @@ CONTRAST_CSS = (
 
 PHONE_CSS = (
     "<style>.sig, .sig-name, .sig-prename, .sig-param, dl.py dt { overflow-wrap: anywhere; }"
-    " dl.py dt.sig { max-width: 100%; }</style>"
+    " dl.py dt.sig { max-width: 100%; }"
+    # a long name in inline code (the API page's prose) may break rather than widen the page
+    " code.literal, code.literal .pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+    # a display formula wider than a phone scrolls inside itself (the page script names it)
+    ' mjx-container[display="true"] { max-width: 100%; overflow-x: auto; overflow-y: hidden; }</style>'
 )
 SCROLL_REGIONS = """
 (function () {
