@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make book   set up .venv and the offline assets, then build the whole book (full mode)
 #   make test   set up the same, then run every test: helpers, notebooks (nbval), browser
+# and the printed book: make pdf, make pdf-teacher (no solutions), make test-pdf (see below).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,12 +10,12 @@ JB     := $(BIN)/jupyter-book
 QUICK  := VAE_BOOK_QUICK=1
 BOOK_OUT ?= .
 # Strict nbval (every output compared) for the deterministic chapters; lax nbval
-# (only cells marked NBVAL_CHECK_OUTPUT) for the chapters that train models.
+# (only the cells tagged nbval-check-output) for the chapters that train models.
 STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
-.PHONY: book book-quick book-full-check release-assets test test-helpers test-notebooks test-full notebooks setup-cells \
-	venv vendor widgets7 bench bench-smoke linkcheck clean
+.PHONY: book book-quick book-full-check release-assets pdf pdf-teacher test test-helpers test-notebooks test-pdf \
+	test-full notebooks setup-cells venv vendor widgets7 bench bench-smoke linkcheck clean
 
 book: venv vendor
 	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
@@ -25,10 +26,40 @@ book-quick: venv vendor
 	$(QUICK) $(JB) build . -W -n --keep-going --path-output _build/quick
 	@echo "The quick book: file://$(CURDIR)/_build/quick/_build/html/index.html"
 
+# The book as a PDF: built as one page (Sphinx's singlehtml) and printed by Debian's Chromium,
+# offline (book/print_pdf.py; the print stylesheet is in book/_ext/print_edition.py). The one-page
+# build shares the web book's --path-output, so its notebook execution cache is reused. Full mode
+# unless the caller sets VAE_BOOK_QUICK=1 (then from the quick build's folder): the release runs
+# them in full mode after `make book`.
+ifeq ($(VAE_BOOK_QUICK),1)
+PDF_BOOK    := _build/quick
+PDF_TEACHER := _build/quick-teacher
+else
+PDF_BOOK    := $(BOOK_OUT)
+PDF_TEACHER := _build/teacher
+endif
+PDF_OUT ?= _build/pdf
+
+pdf: venv vendor
+	$(PY) book/print_pdf.py --path-output $(PDF_BOOK) --out $(PDF_OUT)/vae-kl-book.pdf
+
+# The teacher's edition: the same book with every solution left out, built in its own folder
+# (its execution cache seeded from the web book's, so no notebook runs twice).
+pdf-teacher: venv vendor
+	$(PY) book/print_pdf.py --no-solutions --path-output $(PDF_TEACHER) --cache-from $(PDF_BOOK) \
+		--out $(PDF_OUT)/vae-kl-book-no-solutions.pdf
+
 test: test-helpers test-notebooks
 
+# Everything but the PDF tests (marked pdf), which build and print both editions (minutes more),
+# and the full-MNIST tests (marked full, half an hour: make test-full, make book-full-check).
 test-helpers: venv vendor widgets7
-	$(QUICK) $(PY) -m pytest tests -m "not full"
+	$(QUICK) $(PY) -m pytest tests -m "not pdf and not full"
+
+# The printed book (tests/test_pdf.py): both editions in quick mode, read back with pypdf. Apart
+# from `make test` because it takes minutes; the release workflow runs it.
+test-pdf: venv vendor
+	$(QUICK) $(PY) -m pytest tests/test_pdf.py -m pdf
 
 test-notebooks: venv
 	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)

@@ -82,12 +82,26 @@ def pages():
                   if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip)
 
 
+# Each page is checked as a reader sees it on a desktop in the theme's light mode, on a phone
+# (390 x 844 CSS pixels, touch), and on a desktop in the theme's dark mode.
+VIEWS = {
+    "light-desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True,
+              "device_scale_factor": 2},
+    "dark-desktop": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"},
+}
+# the theme reads the reader's choice from localStorage before it draws the page
+DARK_MODE = 'localStorage.setItem("mode", "dark"); localStorage.setItem("theme", "dark");'
+
+
 @pytest.fixture
 def visit(browser, site):
     opened = []
 
-    def _visit(path):
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    def _visit(path, view="light-desktop"):
+        page = browser.new_page(**VIEWS[view])
+        if view.startswith("dark"):
+            page.add_init_script(DARK_MODE)
         opened.append(page)
         problems, foreign = [], []
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -236,13 +250,27 @@ def test_setup_cell_is_removed_from_the_page_but_kept_in_the_download(visit, sit
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def test_every_page_passes_the_wcag_a_and_aa_rules(site, visit):
-    """axe-core, the accessibility engine, on every built page: zero violations of WCAG 2 A and AA."""
+def _settle(page, view):
+    """Wait for MathJax's first pass and two frames (the page's scroll-region labels follow layout)."""
+    if page.locator(".math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(400)
+    if view.startswith("dark"):
+        assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_page_passes_the_wcag_a_and_aa_rules(site, visit, view):
+    """axe-core, the accessibility engine, on every built page: zero violations of WCAG 2 A and AA,
+    on a desktop in light mode, on a phone, and on a desktop in dark mode."""
     if not AXE.exists():
         pytest.fail("axe-core is missing: run `make vendor` (make test does)")
     found = {}
     for path in pages():
-        page, _, _, _ = visit(path)
+        page, _, _, _ = visit(path, view)
+        _settle(page, view)
         page.add_script_tag(content=AXE.read_text())
         result = page.evaluate("""async () => {
             const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
@@ -250,7 +278,86 @@ def test_every_page_passes_the_wcag_a_and_aa_rules(site, visit):
         }""")
         if result:
             found[path] = result
-    assert not found, "\n".join(f"{p}: {v}" for p, vs in found.items() for v in vs)
+    assert not found, "\n".join(f"{view} {p}: {v}" for p, vs in found.items() for v in vs)
+
+
+# Elements that scroll sideways (overflow-x auto or scroll, content wider than the box) must be
+# reachable from the keyboard and named; everything else must fit the window.
+OVERFLOW = """W => {
+  const problems = [];
+  const scroller = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1;
+  const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true; } return false; };
+  const name = e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+      ? '.' + e.className.trim().split(/\\s+/).slice(0, 2).join('.') : '');
+  if (document.documentElement.scrollWidth > W) problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${W}`);
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest('mjx-assistive-mml, script, style, template, .visually-hidden, .sr-only')) continue;
+    if (scroller(e)) {
+      const focusable = e.tabIndex >= 0, named = e.hasAttribute('aria-label') || e.hasAttribute('aria-labelledby');
+      if (!(focusable && named)) problems.push(`${name(e)} scrolls sideways but is ${focusable ? '' : 'not focusable '}${named ? '' : 'not labelled'}`);
+      continue;
+    }
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && r.right > W + 1 && !clipped(e) && getComputedStyle(e).visibility !== 'hidden')
+      problems.push(`${name(e)} reaches ${Math.round(r.right)} px, past the window's ${W} px`);
+  }
+  return problems.slice(0, 8);
+}"""
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_no_page_scrolls_sideways(site, visit, view):
+    """Nothing is wider than the window, on a phone too, except inside a focusable, named scroll region."""
+    found = {}
+    for path in pages():
+        page, _, _, _ = visit(path, view)
+        _settle(page, view)
+        # the configured width, not innerWidth: a phone zooms out to fit a page that is too wide
+        problems = page.evaluate(OVERFLOW, VIEWS[view]["viewport"]["width"])
+        if problems:
+            found[path] = problems
+    assert not found, "\n".join(f"{view} {p}: {v}" for p, vs in found.items() for v in vs)
+
+
+def test_explorer_and_dial_fit_a_phone_and_answer_touch_and_keys(visit):
+    """On a 390 px phone the latent explorer (chapter 04) and the beta dial (chapter 03) fit the
+    width, and their slider (arrow keys) and buttons (a tap) still change the picture."""
+    fits = """e => ({right: e.getBoundingClientRect().right, scroll: e.scrollWidth, width: e.clientWidth,
+                     window: Math.min(window.innerWidth, 390)})"""
+    page, _, problems, _ = visit("notebooks/04_latent_explorer.html", "phone")
+    explorer, canvas, before = _static_explorer(page)
+    explorer.scroll_into_view_if_needed()
+    box = explorer.evaluate(fits)
+    assert box["right"] <= box["window"] + 1 and box["scroll"] <= box["width"] + 1, box
+    explorer.locator("input.lx-z1").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    after_keys = canvas.evaluate("c => c.toDataURL()")
+    assert after_keys != before, "the arrow keys did not move z1 on a phone"
+    buttons = explorer.locator("button")
+    assert buttons.count() >= 2
+    target = buttons.nth(buttons.count() - 1)
+    target.scroll_into_view_if_needed()
+    target.tap()
+    assert canvas.evaluate("c => c.toDataURL()") != after_keys, "tapping a model button did not change the digit"
+
+    page2, _, problems2, _ = visit("notebooks/03_with_and_without_kl.html", "phone")
+    dial = page2.locator(".beta-dial").first
+    dial.scroll_into_view_if_needed()
+    box = dial.evaluate(fits)
+    assert box["right"] <= box["window"] + 1 and box["scroll"] <= box["width"] + 1, box
+    pictures = lambda: dial.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")  # noqa: E731
+    start = pictures()
+    dial.locator("input.bd-beta").first.focus()
+    page2.keyboard.press("ArrowLeft")
+    turned = pictures()
+    assert turned != start, "the arrow keys did not turn the dial on a phone"
+    scale = dial.locator("button.bd-scale").first
+    scale.scroll_into_view_if_needed()
+    scale.tap()
+    assert scale.get_attribute("aria-pressed") == "true", "tapping the scale button did nothing"
+    assert problems == [] and problems2 == []
 
 
 def test_explorer_controls_work_from_the_keyboard(visit):

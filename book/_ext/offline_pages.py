@@ -20,7 +20,22 @@ Accessibility fixes (the browser tests run axe-core's WCAG 2 A and AA rules on e
   ``role="list"`` that then has no list items; both roles are dropped (the markup reads the same).
 * Links inside exercise and solution boxes get a darker blue: the theme's link colour on their
   pale background falls short of the 4.5:1 contrast ratio.
+* In dark mode the theme draws a notebook's HTML output (the beta dial, for one) on a light grey
+  with dark text, but gives figure captions its muted light grey: captions there keep the
+  output's text colour.
+
+On a phone (390 CSS pixels wide) and in the theme's dark mode too (the browser tests check all three):
+
+* Long autodoc signatures and inline code on the API page wrap instead of widening the page; a display
+  formula wider than the screen scrolls inside itself.
+* Every element that scrolls (a code block, a wide table, a notebook output or widget area with a
+  height limit) gets ``tabindex="0"`` (reachable from the keyboard) and, where it has none, a role
+  and a name, whenever the layout changes: the theme does this only for some kinds of element and
+  names none of them.
 """
+import hashlib
+from pathlib import Path
+
 
 MODE_FIX = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
 WIDGET_A11Y = """
@@ -40,8 +55,56 @@ document.addEventListener("DOMContentLoaded", function () {
 """
 CONTRAST_CSS = (
     '<style>html[data-theme="light"] div.exercise a, html[data-theme="light"] div.solution a'
-    ' { color: #0b57c2; }</style>'
+    ' { color: #0b57c2; }'
+    # dark mode draws HTML outputs on a light grey with dark text; the theme's muted (light) caption
+    # colour is then unreadable on it: captions take the output's own text colour
+    ' html[data-theme="dark"] .cell_output .output.text_html figcaption,'
+    ' html[data-theme="dark"] .cell_output .output.text_html caption { color: inherit; }</style>'
 )
+
+PHONE_CSS = (
+    "<style>.sig, .sig-name, .sig-prename, .sig-param, dl.py dt { overflow-wrap: anywhere; }"
+    " dl.py dt.sig { max-width: 100%; }"
+    # a long name in inline code (the API page's prose) may break rather than widen the page
+    " code.literal, code.literal .pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+    # a display formula wider than a phone scrolls inside itself (the page script names it)
+    ' mjx-container[display="true"] { max-width: 100%; overflow-x: auto; overflow-y: hidden; }</style>'
+)
+SCROLL_REGIONS = """
+(function () {
+  var NAMES = [["pre, div.highlight", "Code, scrolls sideways"], ["table, .table-wrapper, .pst-scrollable-table-container", "Table"],
+               ["mjx-container, div.math", "Formula"], ["*", "Output, scrollable"]];
+  function scrolls(e) {
+    var s = getComputedStyle(e), x = /(auto|scroll)/.test(s.overflowX), y = /(auto|scroll)/.test(s.overflowY);
+    return (x && e.scrollWidth > e.clientWidth + 1) || (y && e.scrollHeight > e.clientHeight + 1);
+  }
+  function mark() {
+    var main = document.querySelector("main") || document.body;
+    main.querySelectorAll("*").forEach(function (e) {
+      if (e.scrollWidth <= e.clientWidth + 1 && e.scrollHeight <= e.clientHeight + 1) { return; }
+      if (e.matches("mjx-assistive-mml, mjx-assistive-mml *") || !scrolls(e)) { return; }
+      if (e.tabIndex < 0) { e.tabIndex = 0; }
+      if (!e.hasAttribute("aria-label") && !e.hasAttribute("aria-labelledby")) {
+        var name = NAMES.find(function (n) { return e.matches(n[0]); })[1];
+        if (!e.hasAttribute("role")) { e.setAttribute("role", "region"); }
+        e.setAttribute("aria-label", name);
+      }
+    });
+  }
+  var queued = false;
+  function later() {
+    if (queued) { return; }
+    queued = true;
+    requestAnimationFrame(function () { queued = false; mark(); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    mark();
+    new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+    window.addEventListener("resize", later);
+    window.addEventListener("load", later);
+  });
+})();
+"""
 
 WIDGET_PAGE_FIX = """
 var require = {baseUrl: (document.documentElement.dataset.content_root || "") + "_static/"};
@@ -81,11 +144,15 @@ def fix_page_markup(app, pagename, templatename, context, doctree):
     if body:
         context["body"] = (body.replace(' role="doc-biblioentry"', "")
                            .replace('<div role="list" class="citation-list">', '<div class="citation-list">'))
-    context["metatags"] = context.get("metatags", "") + CONTRAST_CSS
+    context["metatags"] = context.get("metatags", "") + CONTRAST_CSS + PHONE_CSS
 
 
 def setup(app):
+    # The html builder rewrites a page only when its source or the html config changed; a config value
+    # holding this file's hash makes an edit here rewrite every page (stale CSS otherwise).
+    app.add_config_value("offline_pages_source_hash", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "html")
     app.add_js_file(None, body=MODE_FIX)
+    app.add_js_file(None, body=SCROLL_REGIONS)
     app.connect("html-page-context", fix_page_scripts, priority=900)  # after the others add theirs
     app.connect("html-page-context", fix_page_markup)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
