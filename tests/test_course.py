@@ -328,3 +328,18 @@ def test_no_test_machinery_in_cells(path):
             f"{path.name}: quick mode in a reader-facing cell: {source[:80]}"
     # A reader may choose a short run: said once, in a note on what training costs, not in the main line.
     assert "VAE_BOOK_QUICK" not in main_line(ALL_TEXT[path.name]), f"{path.name}: quick mode in the prose"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_display_math_has_no_line_that_markdown_reads_as_a_list_item(path):
+    """Inside $$ ... $$, a line that starts with "- " or "+ " becomes a list item and the
+    equation is left as raw TeX on the page: continue the previous line instead."""
+    for cell in cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        inside = False
+        for line in "".join(cell["source"]).splitlines():
+            if line.strip() == "$$":
+                inside = not inside
+            elif inside:
+                assert not re.match(r"\s*[-+*] ", line), f"{path.name}: {line.strip()[:60]}"
