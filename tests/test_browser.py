@@ -383,8 +383,9 @@ def test_beta_dial_changes_every_picture_and_number(visit):
     page, _, problems, foreign = visit("notebooks/03_with_and_without_kl.html")
     dial = page.locator(".beta-dial").first
     state = lambda: {k: dial.locator(sel).get_attribute("src") for k, sel in  # noqa: E731
-                     (("scatter", "img.bd-scatter"), ("grid", "img.bd-grid"), ("strip", "img.bd-strip"),
-                      ("curves", "img.bd-curves"))} | {"numbers": dial.locator(".bd-table").inner_text()}
+                     (("scatter", "img.bd-scatter"), ("density", "img.bd-density"), ("grid", "img.bd-grid"),
+                      ("strip", "img.bd-strip"), ("curves", "img.bd-curves"))} | {
+        "numbers": dial.locator(".bd-numbers").inner_text()}
     start = state()
     button = dial.locator("button.bd-scale")
     button.click()  # at beta = 1 the common scale (set by beta = 0's wide codes) is far larger
