@@ -310,9 +310,11 @@ def _serve_release(trained: Path, release: Path):
     for checkpoint in trained.glob("*.pt"):
         shutil.copy(checkpoint, release)
     published.write_manifest(release)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(release))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(release)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
