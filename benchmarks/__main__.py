@@ -137,15 +137,11 @@ def checked_epoch(model, images, batch_size: int = 128, lr: float = 1e-3, seed: 
     model.train()
     for batch in torch.randperm(len(images), generator=order).split(batch_size):
         x = images[batch]
-        loss, _, _ = vae_loss(*_reorder(model(x), x))
+        x_hat, mu, logvar = model(x)
+        loss, _, _ = vae_loss(x_hat, x, mu, logvar)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-
-
-def _reorder(out, x):
-    x_hat, mu, logvar = out
-    return x_hat, x, mu, logvar
 
 
 def host_syncs_per_epoch(n_images: int = 1024, batch_size: int = 64) -> dict:

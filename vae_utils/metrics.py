@@ -154,15 +154,11 @@ def heldout_loss(model, images: torch.Tensor, *, likelihood: str = "gaussian", s
     totals = torch.zeros(2, dtype=torch.float64)
     for x in images.split(1000):
         x = x.to(dev)
-        _, recon, kl = vae_loss(*_reorder(model(x), x), likelihood=likelihood)
+        x_hat, mu, logvar = model(x)
+        _, recon, kl = vae_loss(x_hat, x, mu, logvar, likelihood=likelihood)
         totals += torch.stack([recon, kl]).double().cpu() * len(x)
     recon, kl = (totals / len(images)).tolist()
     return {"recon": recon, "kl": kl, "neg_elbo": recon + kl}
-
-
-def _reorder(out, x):
-    x_hat, mu, logvar = out
-    return x_hat, x, mu, logvar
 
 
 def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: int = 0,
