@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_utils import set_seed
+from vae_utils import dial, set_seed
 from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
 from vae_utils.explore import MAX_STATIC_BYTES
 from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
@@ -92,3 +92,7 @@ def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
 def test_bad_input_is_refused_clearly(sweep, make, message):
     with pytest.raises(ValueError, match=message):
         make(sweep)
+
+
+def test_numbers_show_three_decimals_and_no_negative_zero():
+    assert [dial.shown(v) for v in (-2e-4, -0.0, 0.0, 1.23456, -0.0006)] == ["0.000", "0.000", "0.000", "1.235", "-0.001"]

@@ -165,8 +165,15 @@ def _start(frames: list[Frame]) -> int:
     return betas.index(1.0) if 1.0 in betas else len(betas) // 2
 
 
+def shown(value: float) -> str:
+    """``value`` to three decimals, as the dial shows it; a Monte Carlo estimate a hair below zero
+    (the information at large beta) shows as 0.000, not -0.000."""
+    text = f"{value:.3f}"
+    return text[1:] if text == "-0.000" else text
+
+
 def _numbers_html(frame: Frame) -> str:
-    rows = "".join(f"<tr><th scope='row'>{html.escape(label)}</th><td>{frame.numbers[key]:.3f}</td></tr>"
+    rows = "".join(f"<tr><th scope='row'>{html.escape(label)}</th><td>{shown(frame.numbers[key])}</td></tr>"
                    for key, label in NUMBERS)
     return f"<table class='bd-numbers'><caption>β = {frame.beta:g}</caption>{rows}</table>"
 
@@ -227,7 +234,7 @@ def static_beta_dial(frames: list[Frame]):
     payload = {"labels": [label for _, label in NUMBERS], "start": _start(frames),
                "frames": [{"beta": f"{f.beta:g}", "own": uri(f.scatter_own), "common": uri(f.scatter_common),
                            "density": uri(f.density), "grid": uri(f.grid), "strip": uri(f.strip),
-                           "curves": uri(f.curves), "numbers": [f"{f.numbers[k]:.3f}" for k, _ in NUMBERS]}
+                           "curves": uri(f.curves), "numbers": [shown(f.numbers[k]) for k, _ in NUMBERS]}
                           for f in frames]}
     page = pages.render("dial", payload, kmax=str(len(frames) - 1), start=str(_start(frames)))
     if len(page.encode()) > MAX_STATIC_BYTES:
