@@ -1,7 +1,10 @@
 """CI runs the benchmarks only in smoke mode: they must run and write their report, not be fast."""
 import json
+from pathlib import Path
 
-from benchmarks.__main__ import main, vae_flops_per_image
+import yaml
+
+from benchmarks.__main__ import full_mnist_rows, main, vae_flops_per_image
 from vae_utils.models import VAE
 
 
@@ -28,3 +31,44 @@ def test_smoke_run_writes_both_reports(tmp_path):
     assert results["cuda"]["measured"] or results["cuda"]["why"] == "not measured: no GPU"
     report = (tmp_path / "results.md").read_text()
     assert "python -m benchmarks --smoke" in report and "images/s" in report
+    assert "full_mnist" not in results and "not measured yet" in report  # a smoke run keeps no old record
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _full_mnist_record() -> dict:
+    full = json.loads((ROOT / "benchmarks" / "results.json").read_text()).get("full_mnist")
+    assert full, "benchmarks/results.json has no full-MNIST record: run python -m benchmarks --full-mnist DIR"
+    return full
+
+
+def test_the_cell_timeout_keeps_a_2x_margin_over_the_longest_cell_on_full_mnist():
+    timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+    longest = max(run["seconds"] for run in _full_mnist_record()["book"]["chapters"].values())
+    assert timeout >= 2 * longest, f"cell timeout {timeout} s, longest chapter (and so cell) on full MNIST {longest:.0f} s"
+
+
+def test_chapter_03_quotes_the_measured_waits():
+    """The note where chapter 03 starts training quotes benchmarks/results.json, rounded as printed."""
+    full = _full_mnist_record()
+    scratch, published = full["chapter_03"]["from scratch"], full["chapter_03"]["published weights"]
+    cells = json.loads((ROOT / "notebooks" / "03_with_and_without_kl.ipynb").read_text())["cells"]
+    note = next("".join(c["source"]) for c in cells if "What you are waiting for" in "".join(c["source"]))
+    note = " ".join(note.split())
+    assert f"about {round(published['release_mb'], -1):.0f} MB" in note
+    assert f"took about {round(published['seconds'] / 5) * 5:.0f} s" in note
+    assert f"about {round(scratch['seconds'] / 60):.0f} minutes" in note
+    assert published["seconds"] <= 60, "the target: chapter 03 with published weights in at most 60 s"
+
+
+def test_the_report_says_whether_the_target_is_met():
+    record = {"date": "2026-01-01", "book": {"seconds": 1800.0, "peak_rss_mb": 2000.0,
+                                             "chapters": {"03_with_and_without_kl": {"seconds": 900.0}}},
+              "chapter_03": {"from scratch": {"seconds": 900.0}, "published weights": {"seconds": 45.0, "release_mb": 42.8}}}
+    assert any("| met (45 s)" in row for row in full_mnist_rows(record))
+    record["chapter_03"]["published weights"]["seconds"] = 61.0
+    assert any("| not met (61 s)" in row for row in full_mnist_rows(record))
+    assert "not measured yet" in full_mnist_rows(None)[0]
+    timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+    assert f"{timeout / 900:.1f}x margin" in full_mnist_rows(record)[0]  # the cell timeout over the 900 s chapter
