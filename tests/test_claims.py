@@ -58,7 +58,7 @@ def test_the_tested_sweep_is_the_chapters_quick_sweep(monkeypatch):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_chapters_claims_hold_on_full_mnist_for_three_seeds(seed, monkeypatch):
     """The published book's sweep (full mode: every beta of the chapter, its epochs) on full MNIST.
-    Needs full MNIST in $VAE_BOOK_DATA; about ten minutes a seed on 2 cores."""
+    Needs full MNIST in $VAE_BOOK_DATA; about eleven minutes a seed on 2 cores."""
     from vae_utils import data
 
     monkeypatch.setenv(book.QUICK_ENV, "0")
