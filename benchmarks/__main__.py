@@ -14,7 +14,7 @@ interleaved; the same training benchmarks on CUDA where a GPU is present.
     python -m benchmarks --training-only   # the training benchmarks alone (minutes)
     python -m benchmarks --full-mnist DIR  # also the cold `make book` on full MNIST in DIR (every model
                                            # trained), then chapter 03 with those weights served on
-                                           # 127.0.0.1 (about 40 minutes more); without it, the
+                                           # 127.0.0.1 (a quarter of an hour more on 2 cores); without it, the
                                            # last full-MNIST record in results.json is kept
 """
 from __future__ import annotations
@@ -538,7 +538,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-book", action="store_true", help="skip the book's build and test timings")
     parser.add_argument("--full-mnist", type=Path, metavar="DIR",
                         help="with full MNIST in DIR: the cold book build and chapter 03 with published weights "
-                             "(about 40 minutes); without it, the last such record in --out is kept")
+                             "(a quarter of an hour on 2 cores); without it, the last such record in --out is kept")
     args = parser.parse_args(argv)
     smoke = args.smoke
     results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
