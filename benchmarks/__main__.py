@@ -468,7 +468,7 @@ def full_mnist_rows(full: dict | None) -> list[str]:
     """The report's rows for :func:`full_mnist_runs`: the cold build, each chapter, chapter 03's two runs."""
     if not full:
         return ["| the book and chapter 03 on full MNIST | not measured yet (python -m benchmarks --full-mnist DIR) |"]
-    timeout, book, chapter = _cell_timeout(), full["book"], full["chapter_03"]
+    timeout, book, chapter = cell_timeout(), full["book"], full["chapter_03"]
     longest = max(run["seconds"] for run in book["chapters"].values())
     rows = [f"| `make book`, cold, full MNIST, fresh clone, every model trained (measured {full['date']}) | "
             f"{book['seconds']:,.0f} s ({book['seconds'] / 60:.0f} min), peak memory {book['peak_rss_mb']:,.0f} MB; "
@@ -524,7 +524,8 @@ NOTES = [
 ]
 
 
-def _cell_timeout() -> int:
+def cell_timeout() -> int:
+    """``_config.yml``'s per-cell execution timeout, in seconds."""
     import yaml
 
     return int(yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"])
