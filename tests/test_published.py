@@ -99,7 +99,8 @@ def test_the_published_weights_are_used_when_they_match(tmp_path, images, releas
     assert trained == [] and "published weights from http://127.0.0.1" in capsys.readouterr().out
     assert all(torch.equal(p, q) for p, q in zip(found.model.parameters(), model.parameters()))
     assert (tmp_path / "beta_1.pt").is_file()  # cached: the next call loads it without a download
-    assert ask(tmp_path, images).config == found.config and capsys.readouterr().out == ""
+    assert ask(tmp_path, images).config == found.config
+    assert capsys.readouterr().out == f"beta=1: loaded from {tmp_path} (trained earlier with these settings and data)\n"
 
 
 def test_a_tampered_file_is_refused_and_the_model_trained(tmp_path, images, release, serve, trained, capsys):

@@ -122,7 +122,7 @@ def test_load_or_train_never_reuses_a_model_trained_otherwise(tmp_path, x, capsy
     first = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
     assert "no checkpoint at" in capsys.readouterr().out
     again = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
-    assert capsys.readouterr().out == ""  # the same settings: loaded, not trained
+    assert capsys.readouterr().out == f"beta=1: loaded from {tmp_path} (trained earlier with these settings and data)\n"
     assert all(torch.equal(p, q) for p, q in zip(first.model.parameters(), again.model.parameters()))
     other = load_or_train(path, x[:256], beta=0.0, epochs=2, seed=7, progress=False, use_published=False)
     said = capsys.readouterr().out

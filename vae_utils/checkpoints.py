@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -54,13 +56,21 @@ def _plain(value, name: str):
 
 def save_checkpoint(path: str | os.PathLike, model: VAE, history: dict, config: dict) -> Path:
     """Write weights, their digest, the model's constructor arguments, the history and ``config``
-    atomically: readers see the old file or the new one, never half of one."""
+    atomically: readers see the old file or the new one, never half of one.
+
+    ``config["model"]``, where given (:func:`training_config` writes it), must be the saved
+    model's own configuration: a checkpoint never names one architecture and holds another.
+    Temporary files left in the folder by an earlier save that was killed are removed."""
     _checks.vae(model)
+    if isinstance(config, dict) and "model" in config and config["model"] != model.config:
+        raise ValueError(f"config: its model {config['model']} is not the saved model's {model.config}; "
+                         "pass model=... to training_config")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "model_config": model.config, "state_dict": state, "digest": weights_digest(state),
                "history": _plain(history, "history"), "config": _plain(config, "config")}
     path = Path(_checks.path(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     # A name unique per call (process, thread and a random part), so concurrent writers never share it.
     tmp = path.with_name(f".{path.name[:60]}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex}.tmp")
     try:
@@ -69,6 +79,47 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, history: dict, config: 
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete the temporary files of earlier saves of ``path`` whose process is gone (killed while saving).
+    A live process's file is another writer's, still being written: it stays."""
+    pattern = re.compile(rf"\.{re.escape(path.name[:60])}\.(\d+)\.\d+\.[0-9a-f]{{32}}\.tmp")
+    for leftover in path.parent.glob(f".{path.name[:60]}.*.tmp"):
+        match = pattern.fullmatch(leftover.name)
+        if match and not _process_alive(int(match[1])):
+            leftover.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a pid we cannot ask about: leave its file alone
+    return True
+
+
+def _not_writable(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold a new file (created if missing), or None when it can. Tried, not
+    guessed from permission bits: root ignores those, a read-only mount does not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
+            pass
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
+
+
+def fallback_folder(folder: str | os.PathLike) -> Path:
+    """Where the checkpoints of ``folder`` go when it cannot be written (a read-only notebook folder):
+    ``$XDG_CACHE_HOME/vae_book/checkpoints/<its last names>-<hash of its full path>``."""
+    folder = Path(folder).absolute()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    tag = "-".join(folder.parts[-3:]).replace(os.sep, "") or "root"
+    return cache / "vae_book" / "checkpoints" / f"{tag}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
 def _malformed(path: Path, what: str) -> ValueError:
@@ -87,6 +138,9 @@ def _model_from(payload: dict, path: Path) -> VAE:
             raise _malformed(path, f"its {key} is not a dict")
     if not isinstance(payload.get("digest"), str):
         raise _malformed(path, "it has no digest of its weights")
+    if "model" in payload["config"] and payload["config"]["model"] != config:
+        raise _malformed(path, f"its training configuration names the model {payload['config']['model']}, "
+                               f"its weights are of {config}")
     try:
         with torch.device("meta"):  # shapes only: no memory is allocated for the weights
             skeleton = VAE(**config)
@@ -163,7 +217,10 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
     (:mod:`vae_utils.published`), checked against their SHA-256 sum and these settings, then saved
     at ``paths[beta]``; else it is trained here. The models left to train are trained together
     (:func:`~vae_utils.ensemble.train_together`), each from ``set_seed(seed)``: as each would be
-    trained alone. One line says where each model came from when it was not the local file.
+    trained alone. A checkpoint that cannot be read (truncated, corrupt) is trained again.
+    Where ``paths[beta]``'s folder cannot be written (a read-only mount), checkpoints go to
+    :func:`fallback_folder`, or stay in memory if that cannot be written either. Lines say where
+    every model came from.
     """
     if not isinstance(paths, dict) or not paths:
         raise ValueError("paths must be a non-empty dict of beta -> checkpoint path")
@@ -171,34 +228,43 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
     progress = _checks.flag(progress, "progress")
     base = training_config(images, beta=0.0, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
                            likelihood=likelihood)
-    wanted, result, missing = {}, {}, {}
+    wanted, result, missing, loaded, homes = {}, {}, {}, {}, {}
     for beta, path in paths.items():
         path = Path(_checks.path(path, f"paths[{beta!r}]"))
         if path.is_dir():
             raise ValueError(f"paths[{beta!r}]: {path} is a folder, not a checkpoint file")
         wanted[beta] = {**base, "beta": _checks.finite_number(beta, f"paths key {beta!r}", minimum=0.0)}
-        reason = f"no checkpoint at {path}"
-        if path.is_file():
-            found = load_checkpoint(path)
-            if found.config == wanted[beta]:
-                result[beta] = found
-                continue
-            reason = f"the checkpoint at {path} was trained otherwise ({_differences(found.config, wanted[beta])})"
-        if use_published:
-            fetched, why = published.fetch(path.name, wanted[beta], path)
+        found, reason = _matching(path, wanted[beta])
+        if found is None:
+            if path.parent not in homes:
+                homes[path.parent] = _home(path.parent)
+            home = homes[path.parent]
+            target = None if home is None else home / path.name
+            if target is not None and target != path:
+                found, reason_there = _matching(target, wanted[beta])
+                path, reason = (target, reason_there) if found is not None else (path, reason)
+        if found is not None:
+            result[beta] = found
+            loaded.setdefault(path.parent, []).append(beta)
+            continue
+        if use_published and target is not None:
+            fetched, why = published.fetch(target.name, wanted[beta], target)
             if fetched:
                 try:
-                    found = load_checkpoint(path)  # checks the weights' digest and that they are finite
+                    found = load_checkpoint(target)  # checks the weights' digest and that they are finite
                     if found.config != wanted[beta]:
                         raise ValueError("its own configuration differs from its manifest's")
                     result[beta] = found
-                    print(f"beta={beta:g}: published weights from {why}, saved at {path}")
+                    print(f"beta={beta:g}: published weights from {why}, saved at {target}")
                     continue
                 except ValueError as err:
-                    path.unlink()
-                    why = f"the published {path.name} was refused: {err}"
+                    target.unlink()
+                    why = f"the published {target.name} was refused: {err}"
             reason += f"; {why}"
-        missing[beta] = (path, reason)
+        missing[beta] = (target, reason)
+    for folder, betas in loaded.items():
+        print(f"beta={', '.join(f'{b:g}' for b in betas)}: loaded from {folder} (trained earlier with these settings "
+              "and data)")
     if missing:
         for beta, (_, reason) in missing.items():
             print(f"beta={beta:g}: training here ({reason})")
@@ -208,10 +274,40 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
             models.append(VAE())
         histories = train_together(models, images, betas=list(missing), epochs=epochs, batch_size=batch_size, lr=lr,
                                    seed=seed, likelihood=likelihood, progress=progress)
-        for (beta, (path, _)), model, history in zip(missing.items(), models, histories):
-            save_checkpoint(path, model, history, wanted[beta])
+        for (beta, (target, _)), model, history in zip(missing.items(), models, histories):
+            if target is not None:
+                save_checkpoint(target, model, history, wanted[beta])
             result[beta] = Checkpoint(model, history, wanted[beta])
     return {beta: result[beta] for beta in paths}
+
+
+def _matching(path: Path, wanted: dict) -> tuple[Checkpoint | None, str]:
+    """The checkpoint at ``path`` if it was trained as ``wanted``; else None and why not."""
+    if not path.is_file():
+        return None, f"no checkpoint at {path}"
+    try:
+        found = load_checkpoint(path)
+    except ValueError as err:  # load_checkpoint's advice (delete it and train again) is followed here
+        why = re.sub(r"^path: |[;:] (it may be corrupt or partial: )?delete it and train again$", "", str(err))
+        return None, f"the checkpoint at {path} cannot be used, so it is trained again: {why}"
+    if found.config != wanted:
+        return None, f"the checkpoint at {path} was trained otherwise ({_differences(found.config, wanted)})"
+    return found, ""
+
+
+def _home(folder: Path) -> Path | None:
+    """Where checkpoints meant for ``folder`` are written: itself, else :func:`fallback_folder`, else
+    nowhere (None: the models stay in memory). Says so in one line when it is not ``folder``."""
+    why = _not_writable(folder)
+    if why is None:
+        return folder
+    fallback = fallback_folder(folder)
+    if _not_writable(fallback) is None:
+        print(f"{folder} cannot be written ({why}): checkpoints are saved in {fallback} instead")
+        return fallback
+    print(f"{folder} cannot be written ({why}), nor {fallback}: the models stay in memory only and are "
+          "trained again in a new session")
+    return None
 
 
 def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float, epochs: int, seed: int = 0,

@@ -90,6 +90,8 @@ def vae_loss(
     if not isinstance(x_hat, torch.Tensor) or not isinstance(x, torch.Tensor) or x_hat.shape[-x.dim():] != x.shape:
         raise ValueError(f"x_hat must be a tensor whose last dimensions are x's shape "
                          f"{tuple(getattr(x, 'shape', ()))}, got {tuple(getattr(x_hat, 'shape', ()))}")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one image: an empty batch has no average loss, got shape {tuple(x.shape)}")
     recon = (reconstruction_loss if likelihood == "gaussian" else bernoulli_reconstruction_loss)(x_hat, x)
     kl = kl_divergence(mu, logvar)
     return recon + beta * kl, recon, kl

@@ -74,7 +74,7 @@ def png_bytes(array: np.ndarray, smallest: bool = False, levels: int = 256) -> b
         if array.ndim != 2:
             raise ValueError(f"array must be a grey [H, W] picture for levels={levels}, got shape {array.shape}")
         index = np.round(array / (255 / (levels - 1))).astype(np.uint8)
-        image = Image.fromarray(index, mode="P")
+        image = Image.fromarray(index)  # mode "L"; the palette below makes it "P" (mode= is deprecated in Pillow 11.3)
         image.putpalette([v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3])
         image.save(buffer, format="png", bits=4, compress_level=9 if smallest else 1, optimize=False)
     return buffer.getvalue()

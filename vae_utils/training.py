@@ -24,6 +24,10 @@ class TrainingDiverged(RuntimeError):
     """The loss or the weights became NaN or infinite during training (too large a learning rate, most often)."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped by the reader (Jupyter's stop button, Ctrl-C): nothing of it was saved."""
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch, so that model initialisation is repeatable.
 
@@ -71,14 +75,33 @@ def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, 
     say who each model is in an error message, ``desc`` labels the progress bar. If a loss or a
     weight is not finite, the net is restored to its weights before that epoch, left in eval mode, and
     :class:`TrainingDiverged` says which model, where, and what to try.
+    :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) says in one line that training stopped.
     """
-    n, K = data.shape[0], len(names)
+    K = len(names)
     order = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     parameters = [p for p in net.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(parameters, lr=lr)
     histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
     bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress)
+    try:
+        _epochs(net, data, beta, bar, optimiser, parameters, order, histories, batch_size=batch_size, lr=lr,
+                likelihood=likelihood, names=names)
+    except KeyboardInterrupt:
+        net.eval()
+        done = len(histories[0]["loss"])
+        # `from None`: the reader sees this one line, not the interrupted frames inside torch.autograd.
+        raise TrainingInterrupted(f"training of {desc} was stopped after {done} of {epochs} epochs: nothing was "
+                                  "saved; run the cell again to train from the start") from None
+    finally:
+        bar.close()
+    net.eval()
+    return histories
+
+
+def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, batch_size, lr, likelihood, names):
+    """The epochs of :func:`fit`, appending to ``histories``."""
+    n, K = data.shape[0], len(names)
     for epoch in bar:
         net.train()
         before = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -107,8 +130,6 @@ def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, 
                 history[key].append(means[3 * k + j])
         if K == 1:
             bar.set_postfix(recon=f"{means[1]:.2f}", kl=f"{means[2]:.2f}")
-    net.eval()
-    return histories
 
 
 def _reorder(out, x):
