@@ -29,6 +29,26 @@ def tiny_vae():
     return VAE(latent_dim=2, hidden=(32, 16))
 
 
+@pytest.fixture(scope="session")
+def build_isolation() -> list[str]:
+    """pip's flag for building vae_utils here: with this environment's setuptools when it meets
+    pyproject.toml's build requirement (offline, quick), else in an isolated build that fetches one
+    (a platform's setuptools 75.2 cannot read PEP 639's `license = "MIT"`)."""
+    import importlib.metadata as md
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    (needed,) = [Requirement(r) for r in tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+                 ["build-system"]["requires"] if Requirement(r).name == "setuptools"]
+    try:
+        ours = md.version("setuptools")
+    except md.PackageNotFoundError:
+        return []
+    return ["--no-build-isolation"] if needed.specifier.contains(ours) else []
+
+
 @pytest.fixture(autouse=True)
 def _no_grad_leaks():
     yield

@@ -38,7 +38,7 @@ WARNINGS = re.compile(r"warn|deprecat|!!", re.I)
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory):
+def dist(tmp_path_factory, build_isolation):
     """The wheel and the sdist, built from a copy of the package's files (setuptools leaves build/
     and *.egg-info behind), with the build's output captured."""
     tmp = tmp_path_factory.mktemp("dist")
@@ -50,10 +50,11 @@ def dist(tmp_path_factory):
     # Byte-compiling on: with PYTHONDONTWRITEBYTECODE set, setuptools says it skips it, which is no fault.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if importlib.util.find_spec("build"):
-        command = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)]
+        command = [sys.executable, "-m", "build", *(["--no-isolation"] if build_isolation else []), "--outdir",
+                   str(out), str(source)]
     else:  # without `build` (requirements-dev.txt asks for it): the wheel alone, through pip
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
-                   "-w", str(out), str(source)]
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", *build_isolation, "-v", "-w", str(out),
+                   str(source)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
     # pip's own notes about this machine's package indexes are not the build's.
     log = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
@@ -142,7 +143,11 @@ def test_the_wheel_installs_alone_and_declares_what_its_modules_import(dist):
              f"for m in {modules!r}: importlib.import_module('vae_utils.' + m)\n"
              "assert vae_utils.__file__.startswith(sys.argv[1]), vae_utils.__file__\n"
              "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))")
-    env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}  # third-party packages, not vae_utils
+    # This environment's third-party packages, appended after the venv's own site-packages by a .pth
+    # file: the wheel's vae_utils comes first even where vae_utils is installed here as a regular package.
+    (site,) = (venv / "lib").glob("python3.*/site-packages")
+    (site / "third_party.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([str(python), "-c", probe, str(venv)], capture_output=True, text=True, cwd=dist["tmp"],
                           env=env)
     assert done.returncode == 0, done.stderr[-3000:]

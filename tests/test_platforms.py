@@ -92,7 +92,7 @@ def _pypi_reachable(timeout=5.0) -> bool:
 
 
 @pytest.fixture(scope="module")
-def vae_utils_wheel(tmp_path_factory):
+def vae_utils_wheel(tmp_path_factory, build_isolation):
     """A wheel of vae_utils built from a copy of the repository (setuptools leaves build/ behind)."""
     tmp = tmp_path_factory.mktemp("wheel")
     source, wheels = tmp / "source", tmp / "wheels"
@@ -101,8 +101,9 @@ def vae_utils_wheel(tmp_path_factory):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, source)
     shutil.copytree(ROOT / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                    "-w", str(wheels), str(source)], check=True, capture_output=True, cwd=tmp)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *build_isolation, "--quiet",
+                           "-w", str(wheels), str(source)], capture_output=True, text=True, cwd=tmp)
+    assert done.returncode == 0, f"pip could not build the wheel:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
     (wheel,) = wheels.glob("vae_utils-*.whl")
     return wheel
 
