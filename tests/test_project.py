@@ -265,3 +265,13 @@ def test_the_api_page_is_the_one_list_of_the_modules():
         assert "book/api.md" in text, f"{where} does not point to the API page's list of modules"
         copied = [n for n in MODULES if re.search(rf"``?{n}``?(?![\w/.(])", text)]
         assert len(copied) < len(MODULES) // 2, f"{where} lists the modules again: {copied}"
+
+
+def test_contributing_names_what_the_extensions_rely_on():
+    """Each private API that book/_ext leans on is named in CONTRIBUTING's "Fragile on upgrade", and the
+    section names none that the code no longer uses."""
+    code = "".join(p.read_text() for p in sorted((ROOT / "book" / "_ext").glob("*.py")))
+    section = (ROOT / "CONTRIBUTING.md").read_text().split("## Fragile on upgrade")[1].split("\n## ")[0]
+    for internal in ("app.registry.translation_handlers", "myst_nb.sphinx_", "MathJax.Hub", "typesetPromise",
+                     "jb-print-docs-body", "pst-back-to-top", "doc-biblioentry", "document-"):
+        assert (internal in section) == (internal in code), internal
