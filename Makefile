@@ -65,8 +65,9 @@ test-notebooks: venv
 	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
 	$(QUICK) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
 
-# Where full MNIST is (torchvision's layout): $VAE_BOOK_DATA, else the download cache. Offline,
-# ../shared/mnist/get-full-mnist DIR puts it there from the package registry.
+# Where full MNIST is, in torchvision's layout (DIR/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte):
+# $VAE_BOOK_DATA, else the download cache. torchvision's download fills it; a folder that already has
+# those four files can be named by VAE_BOOK_DATA instead.
 MNIST_DIR ?= $(or $(VAE_BOOK_DATA),$(HOME)/.cache/vae_book)
 HAVE_FULL_MNIST = test -f "$(MNIST_DIR)/MNIST/raw/train-images-idx3-ubyte"
 # The outputs committed and published come from models trained here, never from downloaded weights.
@@ -82,8 +83,8 @@ notebooks: venv
 # The rehearsal of a release: the whole book, cold, on full MNIST, then the chapters' claims for
 # three random seeds on full MNIST (tests marked `full`). The release workflow runs it.
 book-full-check: venv vendor
-	@$(HAVE_FULL_MNIST) || { echo "book-full-check needs full MNIST in $(MNIST_DIR): set VAE_BOOK_DATA," \
-		"or run ../shared/mnist/get-full-mnist $(MNIST_DIR), or let torchvision download it"; \
+	@$(HAVE_FULL_MNIST) || { echo "book-full-check needs full MNIST in $(MNIST_DIR) (torchvision's layout," \
+		"MNIST/raw/*-ubyte; or set VAE_BOOK_DATA to a folder that has it): downloading it with torchvision"; \
 		$(FULL) $(PY) -c "from vae_utils import data; data.load_mnist('train', source='torchvision')"; }
 	rm -rf _build/.jupyter_cache
 	$(FULL) $(JB) build . -W -n --keep-going

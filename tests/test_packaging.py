@@ -242,7 +242,7 @@ print("%d.%d" % sys.version_info[:2])
 def test_the_code_parses_on_every_listed_python(version):
     """Every module parses and compiles with that Python's own parser, and `pages` (standard library
     only) imports and renders a template. Importing the rest needs torch for that Python, a
-    multi-GB download (README, "Running the notebooks elsewhere")."""
+    multi-GB download (CONTRIBUTING.md, "Python versions")."""
     python = _pythons()[version]
     if python is None:
         message = f"no python{version} here (pyenv install {version} to check it)"

@@ -244,3 +244,34 @@ def test_licences_are_stated_everywhere():
     for key in ("favicon", "baseurl", "use_edit_page_button"):
         assert config["html"][key]
     assert (ROOT / config["logo"]).is_file() and (ROOT / config["html"]["favicon"]).is_file()
+
+
+MODULES = sorted(p.stem for p in (ROOT / "vae_utils").glob("*.py") if not p.stem.startswith("_"))
+
+
+def test_the_api_page_is_the_one_list_of_the_modules():
+    """book/api.md lists every module of vae_utils (before its first section) and documents each;
+    the package's docstring, the README and CONTRIBUTING point to it instead of keeping copies that drift."""
+    import vae_utils
+
+    api = (ROOT / "book" / "api.md").read_text()
+    listed = api.split("\n## ")[0]
+    for name in MODULES:
+        assert f"`{name}`" in listed, f"book/api.md's list of modules lacks {name}"
+        assert f".. automodule:: vae_utils.{name}\n" in api, f"book/api.md documents no vae_utils.{name}"
+    for where, text in (("README.md", (ROOT / "README.md").read_text()),
+                        ("CONTRIBUTING.md", (ROOT / "CONTRIBUTING.md").read_text()),
+                        ("vae_utils/__init__.py", vae_utils.__doc__)):
+        assert "book/api.md" in text, f"{where} does not point to the API page's list of modules"
+        copied = [n for n in MODULES if re.search(rf"``?{n}``?(?![\w/.(])", text)]
+        assert len(copied) < len(MODULES) // 2, f"{where} lists the modules again: {copied}"
+
+
+def test_contributing_names_what_the_extensions_rely_on():
+    """Each private API that book/_ext leans on is named in CONTRIBUTING's "Fragile on upgrade", and the
+    section names none that the code no longer uses."""
+    code = "".join(p.read_text() for p in sorted((ROOT / "book" / "_ext").glob("*.py")))
+    section = (ROOT / "CONTRIBUTING.md").read_text().split("## Fragile on upgrade")[1].split("\n## ")[0]
+    for internal in ("app.registry.translation_handlers", "myst_nb.sphinx_", "MathJax.Hub", "typesetPromise",
+                     "jb-print-docs-body", "pst-back-to-top", "doc-biblioentry", "document-"):
+        assert (internal in section) == (internal in code), internal

