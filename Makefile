@@ -15,7 +15,7 @@ STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
 .PHONY: book book-quick book-full-check release-assets pdf pdf-teacher test test-helpers test-notebooks test-pdf \
-	test-full notebooks setup-cells venv vendor widgets7 bench bench-smoke linkcheck clean
+	test-full test-platforms notebooks setup-cells venv vendor widgets7 bench bench-smoke linkcheck clean
 
 book: venv vendor
 	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
@@ -92,6 +92,13 @@ book-full-check: venv vendor
 
 test-full: venv
 	$(FULL) $(PY) -m pytest -m full tests
+
+# Readers' platforms (tests/platforms/*.txt: Colab's and Kaggle's exact versions): a venv each, every
+# notebook alone in a fresh folder by both routes into vae_utils, then the unit tests; report in
+# _build/platforms/. Several GB of wheels and about half an hour: not part of make test. The weekly
+# workflow .github/workflows/platforms.yml runs the same script.
+test-platforms:
+	$(PYTHON) tests/platforms/rehearse.py
 
 # What a release attaches (the release workflow runs this after book-full-check and the PDFs):
 # the built HTML as a zip, the checkpoints of chapters 03 and 04 with their manifest, the PDFs.

@@ -81,7 +81,10 @@ def _step(steps, action):
     return next(s for s in steps if s.get("uses", "").split("@")[0] == action)
 
 
-@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+ALL_WORKFLOWS = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+@pytest.mark.parametrize("name", ALL_WORKFLOWS)
 def test_workflows_use_exactly_the_listed_major_of_each_action(name):
     """The majors live in one place, .github/action-majors.json (checked against each action's
     repository, updated with Dependabot's pull requests), instead of minimums that go stale."""
@@ -177,6 +180,19 @@ def test_every_make_command_of_the_workflows_is_a_makefile_target():
     assert called <= MAKE_TARGETS, f"called by a workflow but not in the Makefile: {sorted(called - MAKE_TARGETS)}"
 
 
+def test_the_platform_rehearsal_runs_weekly_and_by_hand_on_both_platforms_pythons():
+    _, workflow = _workflow("platforms.yml")
+    on = workflow.get("on", workflow.get(True))
+    assert set(on) == {"schedule", "workflow_dispatch"} and len(on["schedule"]) == 1
+    assert re.fullmatch(r"\d+ \d+ \* \* [0-6]", on["schedule"][0]["cron"]), "weekly"
+    steps = _steps(workflow)
+    wanted = {re.search(r"^# python-version: (3\.\d+)$", p.read_text(), re.M)[1]
+              for p in (ROOT / "tests" / "platforms").glob("*.txt")}
+    assert set(_step(steps, "actions/setup-python")["with"]["python-version"].split()) == wanted
+    assert any("tests/platforms/rehearse.py" in s.get("run", "") for s in steps)
+    assert "tests/platforms/rehearse.py" in (ROOT / "Makefile").read_text().split("\ntest-platforms:")[1].split("\n\n")[0]
+
+
 def test_release_workflow_publishes_what_it_trains_for_v_tags_only():
     text, workflow = _workflow("release.yml")
     on = workflow.get("on", workflow.get(True))
@@ -208,7 +224,7 @@ def _check_jsonschema():
     return str(beside) if beside.is_file() else shutil.which("check-jsonschema")
 
 
-@pytest.mark.parametrize("name", ["book.yml", "release.yml"])
+@pytest.mark.parametrize("name", ALL_WORKFLOWS)
 def test_workflows_are_valid_against_githubs_workflow_schema(name):
     """GitHub's workflow JSON schema, bundled with check-jsonschema (no network): catches a
     misspelt key or a value of the wrong kind that the other tests do not look at. actionlint would
