@@ -22,7 +22,8 @@ def pytest_runtest_makereport(item, call):
     failure = ""
     if report.failed:
         failure = errors[0] if errors else str(report.longrepr).strip().splitlines()[0]
-    line = {"cell": item.name, "outcome": report.outcome, "seconds": round(call.duration, 2), "error": failure,
+    stdout = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    line = {"cell": item.name, "outcome": report.outcome, "stdout": stdout.strip().splitlines()[:1], "seconds": round(call.duration, 2), "error": failure,
             "warnings": [w.strip() for w in stderr.splitlines() if WARNING.search(w)]}
     with open(os.environ["NB_REPORT"], "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")

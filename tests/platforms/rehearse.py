@@ -120,21 +120,22 @@ def pins_of(path: Path) -> dict[str, str]:
     return pins
 
 
-def read_only_copy(folder: Path) -> Path:
-    """A copy of the repository's package and notebooks, made read-only (a Kaggle input): a read-only bind
-    mount where this user may mount (root), else files without write permission."""
+def read_only_copy(folder: Path) -> tuple[Path, bool]:
+    """A copy of the repository's package, read-only as a Kaggle input is: a read-only bind mount where
+    this user may mount (root, whom permission bits do not stop), else files without write permission.
+    Returns the copy and whether it is mounted."""
     copy = folder / "vae-kl-book"
     shutil.copytree(ROOT / "vae_utils", copy / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
     for path in sorted(copy.rglob("*"), reverse=True) + [copy]:
         path.chmod(0o555 if path.is_dir() else 0o444)
-    if os.geteuid() == 0:  # root writes through permission bits: a read-only bind mount where one is allowed
-        subprocess.run(["mount", "--bind", "-o", "ro", str(copy), str(copy)], capture_output=True)
-    return copy
+    mounted = os.geteuid() == 0 and subprocess.run(["mount", "--bind", "-o", "ro", str(copy), str(copy)],
+                                                   capture_output=True).returncode == 0
+    return copy, mounted
 
 
-def release_copy(copy: Path) -> None:
-    if os.path.ismount(copy):
-        subprocess.run(["umount", str(copy)], check=False)
+def release_copy(copy: Path, mounted: bool) -> None:
+    if mounted:
+        subprocess.run(["umount", str(copy)], check=True)
     for path in [copy, *copy.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -145,7 +146,7 @@ def run_notebook(venv: Path, notebook: Path, route: str, work: Path, log: Path) 
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "run").mkdir(parents=True)
     shutil.copy(notebook, folder / "run" / notebook.name)
-    copy = read_only_copy(folder) if route == "copy" else None
+    copy, mounted = read_only_copy(folder) if route == "copy" else (None, False)
     report = folder / "cells.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAE_BOOK_", "PYTHON", "JUPYTER"))}
     env.update(VAE_BOOK_QUICK="1", VAE_BOOK_WEIGHTS="none", NB_REPORT=str(report), PYTHONPATH=str(PLATFORMS),
@@ -159,12 +160,14 @@ def run_notebook(venv: Path, notebook: Path, route: str, work: Path, log: Path) 
                     "--nbval-cell-timeout", "1800", notebook.name], log, cwd=folder / "run", env=env)
     finally:
         if copy is not None:
-            release_copy(copy)
+            release_copy(copy, mounted)
     seconds = time.monotonic() - start
     cells = [json.loads(line) for line in report.read_text().splitlines()] if report.is_file() else []
     failed = [c for c in cells if c["outcome"] == "failed"]
     error = failed[0]["error"] if failed else ("" if done.returncode == 0 else f"pytest exited {done.returncode}")
+    setup = cells[0]["stdout"] if cells else []  # the set-up cell: silent when installed, else it names the copy
     return {"notebook": notebook.stem, "route": route, "ok": done.returncode == 0 and not failed, "error": error,
+            "setup": setup[0] if setup else "",
             "warnings": sorted({w for c in cells for w in c["warnings"]}), "cells": len(cells),
             "seconds": round(seconds, 1)}
 
@@ -226,11 +229,12 @@ def markdown(results: list[dict]) -> str:
                   ""]
         if r["error"]:
             lines += [f"Stopped: {r['error']}", ""]
-        lines += ["| route | notebook | result | warnings shown | seconds |", "| --- | --- | --- | --- | ---: |"]
+        lines += ["| route | notebook | set-up cell printed | result | warnings shown | seconds |",
+                  "| --- | --- | --- | --- | --- | ---: |"]
         for n in r["notebooks"]:
             result = "ok" if n["ok"] else f"failed: {n['error']}"
-            lines.append(f"| {n['route']} | {n['notebook']} | {result} | {'; '.join(n['warnings']) or 'none'} | "
-                         f"{n['seconds']:.0f} |")
+            lines.append(f"| {n['route']} | {n['notebook']} | {n['setup'] or '(nothing)'} | {result} | "
+                         f"{'; '.join(n['warnings']) or 'none'} | {n['seconds']:.0f} |")
         if r["unit"]:
             lines += ["", f"Unit tests (`-m \"{UNIT_MARKERS}\"`): {r['unit']['summary']} ({r['unit']['seconds']:.0f} s)."]
         lines.append("")
