@@ -119,6 +119,21 @@ ERRATA = {
     r"can be read after \{doc\}`\.\./notebooks/00_the_elbo` alone": "chapter 03 needs chapters 00 to 02",
     r"[Rr]eparametri[sz]ation trick is used to generate": "the trick is for training; generation samples "
                                                           "N(0, I) and decodes",
+    # Issue #27: sentences the full-MNIST outputs contradict
+    r"lands\s+in\s+a\s+few\s+classes|the\s+few\s+classes\s+near\s+the\s+origin":
+        "without KL, 8 of the 10 classes come out of the prior",
+    r"binarised-MNIST\s+experiments": "Kingma and Welling used a Bernoulli decoder on grey MNIST pixels",
+    r"turn\s+into\s+varied\s+digits\s+as": "at beta = 0 the strip's draws are already crisp, varied digits",
+    r"nothing\s+in\s+the\s+loss\s+asks\s+anything": "the reconstruction term shapes mu and sigma at beta = 0",
+    r"produces\s+nothing\s+digit-like|often\s+a\s+blend\s+or\s+a\s+smeared": "the decoder without KL draws "
+                                                                              "clean digits across the box",
+    r"forbidding\s+it\s+to\s+shrink": "the KL charges a shrinking sigma but does not forbid it",
+    r"hold\s+for\s+other\s+random\s+seeds\s+too": "the comparisons held for the seeds tried",
+    r"cover\s+the\s+digit\s+classes\s+evenly": "with KL the classes come out roughly, not evenly (TV 0.10)",
+    r"largest\s+\$\\beta\$,\s+8|at\s+the\s+largest\s+\$\\beta\$\s+of\s+its\s+sweep|collapse\s+at\s+its\s+largest":
+        "chapter 03's sweep collapses from beta = 4 on",
+    r"close,\s+but\s+not\s+equal,\s+to\s+it|its\s+rise\s+over\s+the\s+ELBO\s+shows\s+the\s+gap":
+        "without KL the importance-weighted bound is far from log p(x)",
 }
 
 

@@ -2,17 +2,20 @@ r"""The aggregate posterior and the two parts of the KL term.
 
 Over a data set of :math:`N` images, the encoder's codes follow the **aggregate posterior**
 
-.. math:: q(z) = \frac1N \sum_{n=1}^N q_\phi(z \mid x_n),
+.. math:: \bar q(z) = \frac1N \sum_{n=1}^N q_\phi(z \mid x_n),
 
 a mixture of :math:`N` Gaussians. The average KL term splits into two non-negative parts
 (Hoffman & Johnson, "ELBO surgery"):
 
 .. math:: \frac1N \sum_n D_{KL}\big(q_\phi(z \mid x_n) \,\|\, p(z)\big)
-    = \underbrace{I_q(x; z)}_{\text{information}} + \underbrace{D_{KL}\big(q(z) \,\|\, p(z)\big)}_{\text{mismatch}},
+    = \underbrace{I_q(x; z)}_{\text{information}} + \underbrace{D_{KL}\big(\bar q(z) \,\|\, p(z)\big)}_{\text{mismatch}},
 
-where :math:`I_q(x; z) = \frac1N\sum_n \mathbb E_{q(z \mid x_n)}[\log q(z \mid x_n) - \log q(z)]` is the
-mutual information between the image index and its code, at most :math:`\log N`. The mixture is
-finite, so :math:`\log q(z)` is exact; only the expectations over :math:`z` are Monte Carlo.
+where :math:`I_q(x; z) = \frac1N\sum_n \mathbb E_{q(z \mid x_n)}[\log q(z \mid x_n) - \log \bar q(z)]` is the
+mutual information between the image index and its code, at most :math:`\log N` (and a lower bound
+on the information about an image drawn from the data). Both parts depend on the :math:`N` images
+chosen: the mismatch of 2,000 images is not that of 10,000. The mixture is finite, so
+:math:`\log \bar q(z)` is exact; only the expectations over :math:`z` are Monte Carlo, and their
+standard errors leave out the choice of images.
 Everything here takes the encoder's outputs ``mu`` and ``logvar`` (``[N, J]``), e.g. of the
 test images.
 """
@@ -41,7 +44,7 @@ def _moments(mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)) for every pair: z [M, J], mu [N, J] -> [M, N]."""
+    """log N(z; mu, diag exp(logvar)) for every pair: z [points, J], mu [N, J] -> [points, N]."""
     J = z.shape[1]
     d2 = ((z.unsqueeze(1) - mu.unsqueeze(0)).pow(2) * torch.exp(-logvar).unsqueeze(0)).sum(-1)
     return -0.5 * (d2 + logvar.sum(-1).unsqueeze(0) + J * math.log(2 * math.pi))
@@ -54,8 +57,8 @@ def _log_q(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Ten
 
 
 def log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r""":math:`\log q(z)` of the aggregate posterior at the codes ``z`` ``[M, J]``: a log-sum-exp over
-    the :math:`N` components, in float64, computed in chunks."""
+    r""":math:`\log \bar q(z)` of the aggregate posterior at the codes ``z`` (one row per point,
+    ``[points, J]``): a log-sum-exp over the :math:`N` components, in float64, computed in chunks."""
     mu, logvar = _moments(mu, logvar)
     _checks.finite(_checks.latents(z, "z", mu.shape[1]), "z")
     if z.shape[0] > MAX_POINTS:
@@ -75,10 +78,12 @@ def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int =
     r"""The average KL term and its two parts, in nats.
 
     Returns ``average_kl`` (exact: the closed form averaged over the :math:`N` codes),
-    ``information`` (:math:`I_q(x; z)`) and ``mismatch`` (:math:`D_{KL}(q(z) \,\|\, p(z))`), each a
+    ``information`` (:math:`I_q(x; z)`) and ``mismatch`` (:math:`D_{KL}(\bar q(z) \,\|\, p(z))`), each a
     Monte Carlo estimate with ``n_samples`` draws :math:`z \sim q(z \mid x_n)` per image, their
     standard errors ``information_se`` and ``mismatch_se``, ``sum_se`` (of their sum, which
-    estimates ``average_kl``), and ``log_n``, the largest value :math:`I_q` can take.
+    estimates ``average_kl``), and ``log_n``, the largest value :math:`I_q` can take. The standard
+    errors are those of the Monte Carlo draws for these :math:`N` codes; they leave out which images
+    were chosen, and the mismatch itself changes with :math:`N`.
     """
     from torch.distributions import Normal
 
@@ -100,13 +105,17 @@ def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int =
 
 def prior_coverage(mu: torch.Tensor, logvar: torch.Tensor, *, mass: float = 0.99, n_samples: int = 4_000,
                    seed: int = 0) -> float:
-    r"""Completeness as the blog post means it: the share of prior draws :math:`z \sim \mathcal N(0, I)`
-    that land where the codes of the data are.
+    r"""The book's first measure of completeness: the share of prior draws
+    :math:`z \sim \mathcal N(0, I)` that land where the aggregate posterior has its mass.
 
-    "Where the codes are" is the smallest region holding ``mass`` of the aggregate posterior:
-    :math:`\{z : q(z) \ge \tau\}`, with :math:`\tau` the :math:`(1 - \text{mass})` quantile of
-    :math:`q(z)` at draws from :math:`q(z)` itself. If :math:`q(z)` were the prior, the share would
-    be ``mass``; where the prior puts codes that no image has, it is smaller.
+    "Where it has its mass" is the smallest region holding ``mass`` of the aggregate posterior:
+    :math:`\{z : \bar q(z) \ge \tau\}`, with :math:`\tau` the :math:`(1 - \text{mass})` quantile of
+    :math:`\bar q(z)` at draws from :math:`\bar q(z)` itself. If :math:`\bar q(z)` were the prior, the
+    share would be ``mass``; where the prior puts codes that no image has, it is smaller.
+
+    It measures how well :math:`\bar q` matches the prior, not what the decoder draws. When every
+    component is very narrow the region has almost no area and the share is near 0, however densely
+    the codes lie; for a collapsed encoder, whose components are all the prior, it is near ``mass``.
     """
     mu, logvar = _moments(mu, logvar)
     mass = _checks.finite_number(mass, "mass", minimum=0.0, strict=True, maximum=1.0)

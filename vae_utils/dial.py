@@ -1,8 +1,8 @@
 r"""The :math:`\beta` dial: one slider over a sweep of models, showing how the latent space changes.
 
 :func:`dial_frames` renders, for each :math:`\beta`, the latent scatter of the test means (on the
-model's own scale and on one scale common to the sweep), the aggregate posterior :math:`q(z)`
-over the prior's box beside :math:`\mathcal N(0, I)`, the decoded grid over :math:`(-2, 2)^2`, a
+model's own scale and on one scale common to the sweep), the aggregate posterior :math:`\bar q(z)`
+over :math:`(-3, 3)^2` beside :math:`\mathcal N(0, I)`, the decoded grid over :math:`(-2, 2)^2`, a
 strip of decodes of the same fixed draws :math:`z \sim \mathcal N(0, I)`, the sweep's curves with
 the current :math:`\beta` marked, and the numbers. :func:`beta_dial` (ipywidgets, in a kernel) and
 :func:`static_beta_dial` (HTML and a few lines of JavaScript, no kernel) show the *same* frames,
