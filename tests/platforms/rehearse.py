@@ -173,12 +173,14 @@ def run_notebook(venv: Path, notebook: Path, route: str, work: Path, log: Path) 
 
 
 def unit_tests(venv: Path, log: Path) -> dict:
-    """The helpers' tests against the installed vae_utils (pytest's script does not put the checkout first)."""
+    """The helpers' tests on the platform's packages, from the checkout (`python -m pytest`, as `make test`
+    runs them: tests/test_benchmarks.py imports the checkout's benchmarks package). The installed copy
+    of vae_utils is what the notebooks above ran on."""
     make_widgets7 = run(["make", "-s", "widgets7", f"PY={venv / 'bin' / 'python'}"], log, cwd=ROOT)
     start = time.monotonic()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("VAE_BOOK_")}, "VAE_BOOK_QUICK": "1"}
-    done = run([venv / "bin" / "pytest", "tests", "-m", UNIT_MARKERS, "-q", "-p", "no:cacheprovider"], log, cwd=ROOT,
-               env=env)
+    done = run([venv / "bin" / "python", "-m", "pytest", "tests", "-m", UNIT_MARKERS, "-q", "-p", "no:cacheprovider"],
+               log, cwd=ROOT, env=env)
     tail = log.read_text().splitlines()
     summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed|error)", line)), "no summary")
     return {"ok": done.returncode == 0 and make_widgets7.returncode == 0, "summary": summary.strip("= "),
@@ -247,12 +249,14 @@ def main(argv=None) -> int:
     parser.add_argument("--routes", default="pip,copy", help="pip, copy or both (default)")
     parser.add_argument("--notebooks", nargs="*", help="default: notebooks/*.ipynb")
     parser.add_argument("--no-unit", action="store_true", help="skip the helpers' unit tests")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks (the unit tests only)")
     args = parser.parse_args(argv)
     names = args.platforms or sorted(p.stem for p in PLATFORMS.glob("*.txt"))
     routes = [r for r in args.routes.split(",") if r]
     if not set(routes) <= {"pip", "copy"} or not routes:
         parser.error(f"--routes takes pip, copy or both, got {args.routes!r}")
     notebooks = [Path(n).resolve() for n in args.notebooks] if args.notebooks else sorted((ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = [] if args.no_notebooks else notebooks
     results = [rehearse(name, routes, notebooks, not args.no_unit) for name in names]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(results, indent=1) + "\n")
