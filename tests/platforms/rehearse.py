@@ -209,6 +209,9 @@ def rehearse(name: str, routes: list[str], notebooks: list[Path], unit: bool) ->
                 result["notebooks"].append(run_notebook(venv, notebook, route, OUT / name / route, log))
                 print(f"  {'ok' if result['notebooks'][-1]['ok'] else 'FAILED ' + result['notebooks'][-1]['error']}"
                       f" ({result['notebooks'][-1]['seconds']} s)", flush=True)
+        previous = OUT / name / "result.json"
+        if not notebooks and previous.is_file():  # --no-notebooks: keep the notebooks' last results
+            result["notebooks"] = json.loads(previous.read_text())["notebooks"]
         if unit:
             install_as_the_setup_cell_does(venv, pins, log)
             print(f"{name}: unit tests ...", flush=True)
@@ -217,6 +220,7 @@ def rehearse(name: str, routes: list[str], notebooks: list[Path], unit: bool) ->
     except RuntimeError as err:
         result["error"] = str(err)
         print(f"{name}: {err}", flush=True)
+    (OUT / name / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
