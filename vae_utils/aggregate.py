@@ -103,6 +103,21 @@ def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int =
             "sum_se": se(info + mismatch), "log_n": math.log(mu.shape[0])}
 
 
+def subset_decompositions(mu: torch.Tensor, logvar: torch.Tensor, size: int, *, seed: int = 0) -> dict:
+    r""":func:`kl_decomposition` of disjoint subsets of ``size`` codes (as many as fit, at most 5):
+    how the two parts change with :math:`N` and with the choice of images.
+
+    Returns ``size``, and ``information`` and ``mismatch`` as lists (one value per subset). Their
+    spread includes the choice of images, which the standard errors of :func:`kl_decomposition`
+    leave out; their mean is the value at ``size`` images, not at all of them."""
+    mu, logvar = _moments(mu, logvar)
+    size = _checks.positive_int(size, "size", minimum=2)
+    count = min(5, mu.shape[0] // size)
+    parts = [kl_decomposition(mu[k * size:(k + 1) * size], logvar[k * size:(k + 1) * size], seed=seed)
+             for k in range(count)]
+    return {"size": size, "information": [p["information"] for p in parts], "mismatch": [p["mismatch"] for p in parts]}
+
+
 def prior_coverage(mu: torch.Tensor, logvar: torch.Tensor, *, mass: float = 0.99, n_samples: int = 4_000,
                    seed: int = 0) -> float:
     r"""The book's first measure of completeness: the share of prior draws

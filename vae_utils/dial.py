@@ -24,8 +24,8 @@ from .metrics import AGGREGATE_IMAGES
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
 DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 NUMBERS = (("recon", "reconstruction ½‖x − x̂‖² (nats per image)"), ("kl", "KL (nats per image)"),
-           ("information", "information I_q(x; z) (nats)"), ("mismatch", "mismatch KL(q(z) ‖ p(z)) (nats)"),
-           ("prior_coverage", "prior draws where q(z) has mass (share)"),
+           ("information", "information I_q(x; z) (nats)"), ("mismatch", "mismatch KL(q̄(z) ‖ p(z)) (nats)"),
+           ("prior_coverage", "prior draws where q̄(z) has mass (share)"),
            ("label_entropy", "label entropy of prior samples (1 = even)"),
            ("continuity", "largest step's share of a path (lower = smoother)"))
 CURVES = ("recon", "kl", "label_entropy", "continuity")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 
@@ -82,9 +83,13 @@ def plot_history(history: dict, ax=None, title: str = "Training curves"):
 
 
 def aggregate_density(model, images: torch.Tensor, ax=None, box=((-3.0, 3.0), (-3.0, 3.0)), n: int = 61,
-                      title: str | None = None):
-    r"""The aggregate posterior :math:`\bar q(z)` of ``images``' codes over ``box`` (shading), with the
-    prior's circles of radius 1 and 2 (where :math:`\mathcal N(0, I)` has 39 % and 86 % of its mass)."""
+                      title: str | None = None, floor: float = 12.0):
+    r"""The aggregate posterior :math:`\bar q(z)` of ``images``' codes over ``box``: its log-density on an
+    ``n`` × ``n`` grid (shading, from its maximum down to ``floor`` nats below it), the codes' means
+    (dots), and the prior's circles of radius 1 and 2 (where :math:`\mathcal N(0, I)` has 39 % and
+    86 % of its mass). The dots matter where the encoder's :math:`\sigma` is far below the grid's
+    spacing: each :math:`q(z \mid x)` is then a needle that no grid point hits, and only the dots show
+    where the mass is."""
     import numpy as np
 
     from .aggregate import log_density
@@ -94,33 +99,45 @@ def aggregate_density(model, images: torch.Tensor, ax=None, box=((-3.0, 3.0), (-
     n = _checks.positive_int(n, "n", minimum=2, maximum=MAX_GRID_PLOT * 3)
     with torch.no_grad():
         mu, logvar = model.eval().encode(images.to(next(model.parameters()).device))
-    density = log_density(latent_grid(*box, n), mu, logvar).exp().view(n, n).numpy()
+    log_q = log_density(latent_grid(*box, n), mu, logvar).view(n, n).numpy()
     ax = _axes(ax)
     (x0, x1), (y0, y1) = box
-    ax.imshow(density, extent=(x0, x1, y0, y1), cmap="Blues", vmin=0, vmax=max(float(density.max()), 1e-12))
+    top = float(np.nanmax(log_q)) if np.isfinite(log_q).any() else 0.0
+    ax.imshow(np.clip(log_q, top - floor, top), extent=(x0, x1, y0, y1), cmap="Blues",
+              vmin=top - floor, vmax=top)
+    codes = mu.detach().cpu().numpy()
+    ax.scatter(codes[:, 0], codes[:, 1], s=0.5, color="#222222", alpha=0.4, label="the codes' means")
     angle = np.linspace(0, 2 * np.pi, 200)
     for radius in (1, 2):
         ax.plot(radius * np.cos(angle), radius * np.sin(angle), color="#CC3311", linewidth=1, linestyle="--",
                 label="N(0, I): r = 1, 2" if radius == 1 else None)
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$z_1$", ylabel="$z_2$",
-           title=title or "Aggregate posterior (blue) and prior (circles)")
+           title=title if title is not None else f"log q̄(z) (shading, {floor:g} nats) and the codes (dots)")
     return ax
 
 
 def rate_distortion(rates: dict, distortions: dict, ax=None, title: str = "The sweep on the rate-distortion plane"):
-    r"""One point per :math:`\beta` at (rate, distortion), each with a short line of slope
-    :math:`-\beta`: the tangent that a model minimising distortion + :math:`\beta` rate sits on."""
+    r"""One point per :math:`\beta` at (rate, distortion), each on a short line of slope :math:`-\beta`:
+    the tangent that a model minimising distortion + :math:`\beta` rate would sit on if it reached the
+    frontier. Linear axes, so that the lines keep their slopes; every line has the same length on
+    the page and stops at rate 0 (a rate is never negative). Each :math:`\beta` has its own colour in
+    the legend, so no labels overlap."""
     if not isinstance(rates, dict) or not rates or set(rates) != set(distortions if isinstance(distortions, dict) else ()):
         raise ValueError("rates must be a non-empty dict of beta -> rate with the keys of distortions")
     ax = _axes(ax)
     betas = sorted(rates)
-    ax.plot([rates[b] for b in betas], [distortions[b] for b in betas], color="#555555", marker="o", linewidth=1)
-    span = 0.06 * (max(rates.values()) - min(rates.values()) or 1.0)
-    for b in betas:
+    r_top = max(max(rates.values()), 1.0)
+    d_low, d_high = min(distortions.values()), max(distortions.values())
+    d_span = max(d_high - d_low, 1.0)
+    ax.plot([rates[b] for b in betas], [distortions[b] for b in betas], color="#999999", linewidth=1, zorder=1)
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(betas)))
+    for b, colour in zip(betas, colours):
         r, d = rates[b], distortions[b]
-        ax.plot([r - span, r + span], [d + b * span, d - b * span], color="#CC3311", linewidth=2)
-        ax.annotate(f"β={b:g}", (r, d), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.plot([], [], color="#CC3311", linewidth=2, label="slope −β")
-    ax.set(title=title, xlabel="rate: KL per image (nats)", ylabel="distortion: ½‖x − x̂‖² per image")
-    ax.legend()
+        half = 0.05 / np.hypot(1 / r_top, b / d_span)  # in nats of rate: 5 % of the axes' size either side
+        left = max(0.0, r - half)
+        ax.plot([left, r + half], [d + b * (r - left), d - b * half], color=colour, linewidth=2, zorder=2)
+        ax.plot([r], [d], marker="o", color=colour, linestyle="none", zorder=3, label=f"β = {b:g}")
+    ax.set(title=title, xlabel="rate: KL per image (nats)", ylabel="distortion: ½‖x − x̂‖² per image (nats)",
+           xlim=(0, 1.1 * r_top), ylim=(d_low - 0.1 * d_span, d_high + 0.1 * d_span))
+    ax.legend(title="each on a line of slope −β", fontsize=8, title_fontsize=8)
     return ax
