@@ -504,7 +504,7 @@ NOTES = [
     "- **Value checks.** A loop that checks its batch's values at every step (finite, in [0, 1]: "
     "conversions of tensors to Python values, each a wait for the device) against `train_vae`, which "
     "checks its images once and converts one tensor per epoch (the host-sync row, counted as "
-    "`tests/test_reliability.py` counts them). On a CPU the difference is a few per cent; on a GPU "
+    "`tests/test_training.py` counts them). On a CPU the difference is a few per cent; on a GPU "
     "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
     "- **The ensemble** (`vae_utils.ensemble.train_together`) stacks K models' weights and trains them "
     "with one `addmm` for the shared first layer and `baddbmm` for the others, one Adam over the "

@@ -20,6 +20,26 @@ def small_batch(digits):
     return x[:64], y[:64]
 
 
+@pytest.fixture(scope="session")
+def train_x(digits):
+    """The 4,000 offline training images, without their labels."""
+    (x, _), _ = digits
+    return x
+
+
+@pytest.fixture
+def small_vae():
+    """Makes small VAEs (hidden layers 32 and 16), each seeded: small_vae(seed, **VAE's keywords)."""
+    from vae_utils import set_seed
+    from vae_utils.models import VAE
+
+    def make(seed=0, **kwargs):
+        set_seed(seed)
+        return VAE(hidden=(32, 16), **kwargs)
+
+    return make
+
+
 @pytest.fixture
 def tiny_vae():
     from vae_utils import set_seed
@@ -53,3 +73,4 @@ def build_isolation() -> list[str]:
 def _no_grad_leaks():
     yield
     torch.set_grad_enabled(True)
+
