@@ -520,7 +520,7 @@ NOTES = [
     "chapter's time in the build is the one jupyter-cache records for it (its cached notebook keeps "
     "the committed notebook's cell timings, not the build's); the longest chapter bounds every cell, "
     "and `_config.yml`'s cell timeout must keep a 2x margin over it on a 2-core runner "
-    "(`tests/test_benchmarks.py` checks the margin and the numbers chapter 03 quotes).",
+    "(`tests/test_benchmarks.py` checks the margin).",
 ]
 
 
