@@ -2,6 +2,8 @@
 #   make book   set up .venv and the offline assets, then build the whole book (full mode)
 #   make test   set up the same, then run every test: helpers, notebooks (nbval), browser
 # and the printed book: make pdf, make pdf-teacher (no solutions), make test-pdf (see below).
+# While you work: make test-fast, the unit loop (under a minute): the helpers' tests less those
+# marked slow, browser, pdf or full, and no nbval.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,8 +16,8 @@ BOOK_OUT ?= .
 STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb
 
-.PHONY: book book-quick book-full-check release-assets pdf pdf-teacher test test-helpers test-notebooks test-pdf \
-	test-full test-platforms notebooks setup-cells venv vendor widgets7 bench bench-smoke linkcheck clean
+.PHONY: book book-quick book-full-check release-assets pdf pdf-teacher test test-fast test-helpers test-notebooks \
+	test-pdf test-full test-platforms notebooks setup-cells venv vendor widgets7 bench bench-smoke linkcheck clean
 
 book: venv vendor
 	$(JB) build . -W -n --keep-going --path-output $(BOOK_OUT)
@@ -55,6 +57,12 @@ test: test-helpers test-notebooks
 # and the full-MNIST tests (marked full, half an hour: make test-full, make book-full-check).
 test-helpers: venv vendor widgets7
 	$(QUICK) $(PY) -m pytest tests -m "not pdf and not full"
+
+# The unit loop: every helper test but the slow ones (wheel builds, trainings of several models, the
+# benchmarks' smoke run: marked slow, seconds each), the browser, PDF and full-MNIST tests; no nbval.
+# make test runs all of these too.
+test-fast: venv
+	$(QUICK) $(PY) -m pytest tests -m "not slow and not browser and not pdf and not full" -q
 
 # The printed book (tests/test_pdf.py): both editions in quick mode, read back with pypdf. Apart
 # from `make test` because it takes minutes; the release workflow runs it.

@@ -1,6 +1,8 @@
 """CI runs the benchmarks only in smoke mode: they must run and write their report, not be fast."""
 import json
 
+import pytest
+
 from benchmarks.__main__ import ROOT, cell_timeout, full_mnist_rows, main, vae_flops_per_image
 from vae_utils.models import VAE
 
@@ -15,6 +17,7 @@ def test_flop_count_of_the_mlp_vae():
     assert vae_flops_per_image(VAE()) == expected
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_both_reports(tmp_path):
     assert main(["--smoke", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())

@@ -42,6 +42,7 @@ def test_auto_falls_back_to_offline_when_unreachable(tmp_path, monkeypatch, caps
     assert "offline set" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_auto_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "network_reachable", lambda timeout=0: True)
     # Nothing listens on port 9 of the loopback: the real download code fails at once.
@@ -121,6 +122,7 @@ class _Trickle(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_a_trickling_mirror_cannot_hold_the_download_past_its_deadline(tmp_path, monkeypatch, capsys):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
     threading.Thread(target=server.serve_forever, daemon=True).start()

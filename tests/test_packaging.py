@@ -71,6 +71,7 @@ def _metadata(wheel: Path):
         return email.parser.Parser().parsestr(z.read(name).decode())
 
 
+@pytest.mark.slow
 def test_the_build_prints_no_warning(dist):
     flagged = [line for line in dist["log"].splitlines() if WARNINGS.search(line)]
     assert not flagged, "the build warns (e.g. SetuptoolsDeprecationWarning):\n" + "\n".join(flagged[:20])
@@ -82,6 +83,7 @@ def test_the_version_has_one_source():
     assert re.fullmatch(r"\d+\.\d+\.\d+", vae_utils.__version__)
 
 
+@pytest.mark.slow
 def test_the_wheel_metadata_is_complete(dist):
     meta = _metadata(dist["wheel"])
     assert meta["Version"] == vae_utils.__version__
@@ -110,6 +112,7 @@ def test_the_wheel_metadata_is_complete(dist):
             assert all(s.operator == ">=" for s in req.specifier), req
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_templates_and_the_mit_licence_only(dist):
     names = zipfile.ZipFile(dist["wheel"]).namelist()
     assert {"vae_utils/templates/explorer.html", "vae_utils/templates/dial.html"} <= set(names)
@@ -118,6 +121,7 @@ def test_the_wheel_holds_the_templates_and_the_mit_licence_only(dist):
     assert "MIT License" in zipfile.ZipFile(dist["wheel"]).read(licence).decode()
 
 
+@pytest.mark.slow
 def test_the_sdist_holds_what_builds_the_wheel(dist):
     if dist["sdist"] is None:
         pytest.skip("the `build` package is missing (requirements-dev.txt): only the wheel was built")
@@ -126,6 +130,7 @@ def test_the_sdist_holds_what_builds_the_wheel(dist):
     assert "LICENSE-text.md" not in names
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_alone_and_declares_what_its_modules_import(dist):
     """Install the wheel without its dependencies into a venv without site packages, import every
     module from there (third-party packages come from this environment, appended to the path);

@@ -60,6 +60,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_live_widgets_work_under_colabs_ipywidgets_7():
     _need(WIDGETS7 / "ipywidgets", "the ipywidgets 7.7.1 install in .widgets7")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WIDGETS7), str(ROOT)])}
@@ -182,6 +183,7 @@ def test_progress_is_text_on_kaggle(monkeypatch):
         progress_bar(range(3))
 
 
+@pytest.mark.slow
 def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, digits):
     """Chapter 03's data cell in full mode, on a torchvision-format cache of 12,000 real digits
     (the offline set and two one-pixel shifts of it): the large-data epoch rule and an honest
