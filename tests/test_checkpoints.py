@@ -277,7 +277,6 @@ def test_load_or_train_never_reuses_a_model_trained_otherwise(tmp_path, train_x,
     assert "data" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_load_or_train_compares_the_architecture_and_every_training_argument(tmp_path, train_x, small_vae, capsys):
     x = train_x
     path = tmp_path / "m.pt"

@@ -100,7 +100,6 @@ def test_the_vaes_importance_sampling_refuses_unbounded_work(small_vae):
         vae_log_likelihood(small_vae().eval(), torch.rand(2, 1, 28, 28), K=10**7)
 
 
-@pytest.mark.slow
 def test_importance_sampling_and_the_linear_gaussian_model_stay_small_at_scale():
     g = torch.Generator().manual_seed(0)
     big = LinearGaussian(torch.randn(30_000, 2, generator=g, dtype=torch.float64),

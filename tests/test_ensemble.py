@@ -46,7 +46,6 @@ def _linears(model):
     return _linears(model)
 
 
-@pytest.mark.slow
 def test_training_together_equals_training_alone(digits):
     (x, _), _ = digits
     images = x[:512]

@@ -25,7 +25,6 @@ def fresh(seed=0):
     return VAE(hidden=(128, 64))
 
 
-@pytest.mark.slow
 def test_training_lowers_the_loss(train_images):
     history = train_vae(fresh(), train_images, epochs=5, progress=False)
     assert set(history) == {"loss", "recon", "kl"} and len(history["loss"]) == 5
@@ -34,7 +33,6 @@ def test_training_lowers_the_loss(train_images):
         assert total == pytest.approx(recon + kl, rel=1e-5)
 
 
-@pytest.mark.slow
 def test_same_seed_same_history_other_seed_other_history(train_images):
     a = train_vae(fresh(), train_images, epochs=3, seed=7, progress=False)
     b = train_vae(fresh(), train_images, epochs=3, seed=7, progress=False)
@@ -161,7 +159,6 @@ def test_nan_weights_after_finite_losses_are_divergence(train_x, small_vae, monk
     assert all(torch.isfinite(p).all() for p in model.parameters()), "restored weights must be finite"
 
 
-@pytest.mark.slow
 def test_huge_finite_losses_accumulate_without_overflow(train_x, small_vae, monkeypatch):
     from vae_utils import training
 
