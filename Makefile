@@ -10,10 +10,11 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 JB     := $(BIN)/jupyter-book
 QUICK  := VAE_BOOK_QUICK=1
-# One torch thread for the helpers' tests (and the notebooks the browser tests' build runs): on a
-# 2-core machine that something else is using, torch's two threads wait on each other, and training
-# ran at 200 images/s instead of 9,500 (the helpers' suite took 14 minutes instead of 4). On an idle
-# machine two threads train about 1.3x faster: make test TEST_THREADS=2.
+# One torch thread for every test (the helpers', the notebooks the browser tests' build runs, nbval):
+# on a 2-core machine that something else is using, torch's two threads wait on each other, and
+# training ran at 200 images/s instead of 9,500 (the helpers' suite took 14 minutes instead of 4,
+# strict nbval 59 s instead of 22, with the same outputs). On an idle machine two threads train
+# about 1.3x faster: make test TEST_THREADS=2.
 TEST_THREADS ?= 1
 BOOK_OUT ?= .
 # Strict nbval (every output compared) for the deterministic chapters; lax nbval
@@ -75,8 +76,8 @@ test-pdf: venv vendor
 	$(QUICK) $(PY) -m pytest tests/test_pdf.py -m pdf
 
 test-notebooks: venv
-	$(QUICK) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
-	$(QUICK) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
+	$(QUICK) OMP_NUM_THREADS=$(TEST_THREADS) $(PY) -m pytest --nbval $(STRICT_NOTEBOOKS)
+	$(QUICK) OMP_NUM_THREADS=$(TEST_THREADS) $(PY) -m pytest --nbval-lax $(LAX_NOTEBOOKS)
 
 # Where full MNIST is, in torchvision's layout (DIR/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte):
 # $VAE_BOOK_DATA, else the download cache. torchvision's download fills it; a folder that already has
