@@ -504,7 +504,7 @@ NOTES = [
     "- **Value checks.** A loop that checks its batch's values at every step (finite, in [0, 1]: "
     "conversions of tensors to Python values, each a wait for the device) against `train_vae`, which "
     "checks its images once and converts one tensor per epoch (the host-sync row, counted as "
-    "`tests/test_reliability.py` counts them). On a CPU the difference is a few per cent; on a GPU "
+    "`tests/test_training.py` counts them). On a CPU the difference is a few per cent; on a GPU "
     "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
     "- **The ensemble** (`vae_utils.ensemble.train_together`) stacks K models' weights and trains them "
     "with one `addmm` for the shared first layer and `baddbmm` for the others, one Adam over the "
@@ -520,7 +520,7 @@ NOTES = [
     "chapter's time in the build is the one jupyter-cache records for it (its cached notebook keeps "
     "the committed notebook's cell timings, not the build's); the longest chapter bounds every cell, "
     "and `_config.yml`'s cell timeout must keep a 2x margin over it on a 2-core runner "
-    "(`tests/test_benchmarks.py` checks the margin and the numbers chapter 03 quotes).",
+    "(`tests/test_benchmarks.py` checks the margin).",
 ]
 
 

@@ -20,6 +20,26 @@ def small_batch(digits):
     return x[:64], y[:64]
 
 
+@pytest.fixture(scope="session")
+def train_x(digits):
+    """The 4,000 offline training images, without their labels."""
+    (x, _), _ = digits
+    return x
+
+
+@pytest.fixture
+def small_vae():
+    """Makes small VAEs (hidden layers 32 and 16), each seeded: small_vae(seed, **VAE's keywords)."""
+    from vae_utils import set_seed
+    from vae_utils.models import VAE
+
+    def make(seed=0, **kwargs):
+        set_seed(seed)
+        return VAE(hidden=(32, 16), **kwargs)
+
+    return make
+
+
 @pytest.fixture
 def tiny_vae():
     from vae_utils import set_seed
@@ -53,3 +73,41 @@ def build_isolation() -> list[str]:
 def _no_grad_leaks():
     yield
     torch.set_grad_enabled(True)
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory, build_isolation):
+    """The wheel and the sdist of vae_utils, built once a session from a copy of the package's files
+    (setuptools leaves build/ and *.egg-info behind), with the build's output captured: what
+    tests/test_packaging.py checks and tests/test_platforms.py installs."""
+    import importlib.util
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    tmp = tmp_path_factory.mktemp("dist")
+    source, out = tmp / "source", tmp / "out"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "LICENSE-text.md"):  # the text licence must stay out
+        shutil.copy(root / name, source)
+    shutil.copytree(root / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    # Byte-compiling on: with PYTHONDONTWRITEBYTECODE set, setuptools says it skips it, which is no fault.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if importlib.util.find_spec("build"):
+        command = [sys.executable, "-m", "build", *(["--no-isolation"] if build_isolation else []), "--outdir",
+                   str(out), str(source)]
+    else:  # without `build` (requirements-dev.txt asks for it): the wheel alone, through pip
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", *build_isolation, "-v", "-w", str(out),
+                   str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
+    # pip's own notes about this machine's package indexes are not the build's.
+    log = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
+                    if not re.match(r"WARNING: Location '.*' is ignored", line))
+    assert done.returncode == 0, log[-4000:]
+    (wheel,) = out.glob("vae_utils-*.whl")
+    sdists = list(out.glob("vae_utils-*.tar.gz"))
+    return {"wheel": wheel, "sdist": sdists[0] if sdists else None, "log": log, "tmp": tmp}

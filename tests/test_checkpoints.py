@@ -1,11 +1,13 @@
-"""Checkpoints as readers meet them: a folder they cannot write, a truncated file, an interrupted
-training or save, and a file whose configuration is not its weights'. Each case recovers, or says
-in one line what happened and what to do."""
+"""Checkpoints: saving and loading them, and load_or_train as readers meet it (a folder they cannot
+write, a truncated, altered or foreign file, an interrupted sweep or save, a file trained otherwise
+or whose configuration is not its weights'). Each case recovers, or says in one line what happened
+and what to do. Published weights: tests/test_published.py."""
 import errno
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 import torch
@@ -107,30 +109,6 @@ def test_a_truncated_checkpoint_is_trained_again(tmp_path, x, capsys):
     assert load_checkpoint(path).config == again.config  # the file is whole again
 
 
-class _StopsInEpoch2(VAE):
-    """A VAE whose forward pass is interrupted (as by Jupyter's stop button) in its second epoch."""
-
-    calls = 0
-
-    def forward(self, x):
-        type(self).calls += 1
-        if type(self).calls == 3:
-            raise KeyboardInterrupt
-        return super().forward(x)
-
-
-def test_an_interrupted_training_says_so_in_one_line(x):
-    _StopsInEpoch2.calls = 0
-    set_seed(0)
-    model = _StopsInEpoch2(hidden=(32, 16))
-    with pytest.raises(TrainingInterrupted) as stopped:
-        train_vae(model, x, epochs=3, batch_size=128, progress=False)  # 2 steps an epoch
-    assert isinstance(stopped.value, KeyboardInterrupt) and stopped.value.__suppress_context__
-    assert str(stopped.value) == ("training of beta=1 was stopped after 1 of 3 epochs: nothing was saved; "
-                                  "run the cell again to train from the start")
-    assert not model.training
-
-
 def test_an_interrupted_sweep_saves_nothing(tmp_path, x, monkeypatch):
     from vae_utils import ensemble
 
@@ -177,9 +155,137 @@ def test_a_configuration_that_names_another_model_is_refused(tmp_path, x):
     assert found.model.config == VAE().config and load_checkpoint(tmp_path / "m.pt").model.config == VAE().config
 
 
-def test_the_loss_of_an_empty_batch_is_refused(tiny_vae):
-    from vae_utils.losses import vae_loss
+# --- saving and loading ---------------------------------------------------------------------
 
-    x = torch.zeros(0, 1, 28, 28)
-    with pytest.raises(ValueError, match="x must hold at least one image"):
-        vae_loss(x, x, torch.zeros(0, 2), torch.zeros(0, 2))
+
+def test_checkpoint_round_trip_restores_identical_outputs(train_x, tmp_path):
+    set_seed(0)
+    model = VAE(hidden=(128, 64))
+    images = train_x[:1000]
+    history = train_vae(model, images, epochs=1, progress=False)
+    path = save_checkpoint(tmp_path / "sub" / "m.pt", model, history, {"beta": 1.0, "epochs": 1})
+    loaded = load_checkpoint(path)
+    assert loaded.history == history and loaded.config == {"beta": 1.0, "epochs": 1}
+    assert not loaded.model.training
+    x = images[:10]
+    assert torch.equal(loaded.model.encode(x)[0], model.encode(x)[0])
+    z = torch.randn(5, 2)
+    assert torch.equal(loaded.model.decode(z), model.decode(z))
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary file left behind
+
+
+def test_corrupt_and_mismatched_checkpoints_fail_clearly(tmp_path, tiny_vae):
+    path = save_checkpoint(tmp_path / "m.pt", tiny_vae, {"loss": [1.0]}, {})
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="corrupt or partial"):
+        load_checkpoint(path)
+    payload = {"format": FORMAT, "model_config": {"latent_dim": 3, "arch": "mlp", "hidden": [32, 16]},
+               "state_dict": tiny_vae.state_dict(), "digest": "0", "history": {}, "config": {}}
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        load_checkpoint(tmp_path / "other.pt")
+    torch.save({"weights": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="not a vae_utils.checkpoint.v2"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="^config"):
+        save_checkpoint(tmp_path / "x.pt", tiny_vae, {}, {"optimiser": object()})
+
+
+def test_load_checkpoint_refuses_weights_that_are_not_finite(tmp_path, tiny_vae):
+    with torch.no_grad():
+        tiny_vae.decoder[0].weight[0, 0] = float("nan")
+    path = save_checkpoint(tmp_path / "nan.pt", tiny_vae, {}, {})
+    with pytest.raises(ValueError, match="^path: .*not finite"):
+        load_checkpoint(path)
+
+
+def test_a_bit_flipped_checkpoint_is_refused(tmp_path, small_vae):
+    path = save_checkpoint(tmp_path / "m.pt", small_vae(), {}, {})
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["decoder.0.weight"][0, 0] = -1e36  # the file altered, its digest kept
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="do not match their digest"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_cannot_make_load_allocate_a_huge_model(tmp_path):
+    payload = {"format": FORMAT, "model_config": {"latent_dim": 2, "arch": "mlp", "hidden": [40000, 40000]},
+               "state_dict": {"w": torch.zeros(1)}, "digest": "0", "history": {}, "config": {}}
+    torch.save(payload, tmp_path / "huge.pt")
+    with pytest.raises(ValueError, match="more than 50,000,000 weights"):
+        load_checkpoint(tmp_path / "huge.pt")
+
+
+def test_unusable_checkpoint_files_and_names_are_named_value_errors(tmp_path, train_x):
+    torch.save({"format": FORMAT, "model_config": {"latent_dim": 2}}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="^path: .* not a usable checkpoint"):
+        load_checkpoint(tmp_path / "bad.pt")
+    from vae_utils.book import checkpoint_path
+
+    with pytest.raises(ValueError, match="^name must"):
+        checkpoint_path("a" * 300)
+    with pytest.raises(ValueError, match=r"^paths\[1.0\]: .* is a folder"):
+        load_or_train(tmp_path, train_x[:16], beta=1.0, epochs=1, progress=False)
+
+
+def test_threads_saving_the_same_checkpoint_never_collide(tmp_path, tiny_vae):
+    errors = []
+
+    def save_many():
+        for _ in range(15):
+            try:
+                save_checkpoint(tmp_path / "shared.pt", tiny_vae, {}, {})
+            except Exception as err:  # noqa: BLE001 - any failure is the defect
+                errors.append(err)
+
+    threads = [threading.Thread(target=save_many) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert load_checkpoint(tmp_path / "shared.pt").model.config == tiny_vae.config
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.pt"]
+
+
+def test_checkpoints_of_different_data_sizes_live_apart():
+    from vae_utils import checkpoint_path
+
+    offline, full = checkpoint_path("with KL", n_train=4000), checkpoint_path("with KL", n_train=60000)
+    assert offline != full and offline.name == full.name == "with_kl.pt"
+
+
+# --- load_or_train never reuses a model trained otherwise -----------------------------------
+
+
+def test_load_or_train_never_reuses_a_model_trained_otherwise(tmp_path, train_x, capsys):
+    x = train_x
+    path = tmp_path / "m.pt"
+    first = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
+    assert "no checkpoint at" in capsys.readouterr().out
+    again = load_or_train(path, x[:256], beta=1.0, epochs=1, progress=False, use_published=False)
+    assert capsys.readouterr().out == f"beta=1: loaded from {tmp_path} (trained earlier with these settings and data)\n"
+    assert all(torch.equal(p, q) for p, q in zip(first.model.parameters(), again.model.parameters()))
+    other = load_or_train(path, x[:256], beta=0.0, epochs=2, seed=7, progress=False, use_published=False)
+    said = capsys.readouterr().out
+    assert "trained otherwise" in said and "beta" in said and "epochs" in said and "seed" in said
+    assert {k: other.config[k] for k in ("beta", "epochs", "seed")} == {"beta": 0.0, "epochs": 2, "seed": 7}
+    assert load_checkpoint(path).config == other.config
+    load_or_train(path, x[256:512], beta=0.0, epochs=2, seed=7, progress=False, use_published=False)  # other images
+    assert "data" in capsys.readouterr().out
+
+
+def test_load_or_train_compares_the_architecture_and_every_training_argument(tmp_path, train_x, small_vae, capsys):
+    x = train_x
+    path = tmp_path / "m.pt"
+    other = small_vae(latent_dim=5)
+    wanted = training_config(x[:128], beta=1.0, epochs=1, seed=0)
+    save_checkpoint(path, other, {}, {**wanted, "model": other.config})
+    found = load_or_train(path, x[:128], beta=1.0, epochs=1, progress=False, use_published=False)
+    assert found.model.latent_dim == 2 and "model:" in capsys.readouterr().out
+    for key, value in (("lr", 1e-2), ("batch_size", 64), ("likelihood", "bernoulli")):
+        assert found.config[key] != value
+        load_or_train(path, x[:128], beta=1.0, epochs=1, progress=False, use_published=False, **{key: value})
+        assert f"{key}:" in capsys.readouterr().out

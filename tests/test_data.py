@@ -1,3 +1,5 @@
+"""The MNIST loader: the offline digits, the torchvision cache (complete, partial, corrupt, not
+writable), the download and its fallbacks, binarisation."""
 import http.server
 import threading
 import time
@@ -40,6 +42,7 @@ def test_auto_falls_back_to_offline_when_unreachable(tmp_path, monkeypatch, caps
     assert "offline set" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_auto_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "network_reachable", lambda timeout=0: True)
     # Nothing listens on port 9 of the loopback: the real download code fails at once.
@@ -119,6 +122,7 @@ class _Trickle(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_a_trickling_mirror_cannot_hold_the_download_past_its_deadline(tmp_path, monkeypatch, capsys):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -144,4 +148,25 @@ def test_cache_contents_are_checked(tmp_path, digits):
         load_mnist("train", source="torchvision", root=tmp_path)
     (raw / "train-images-idx3-ubyte.gz").write_bytes(b"not the published file")
     with pytest.raises(RuntimeError, match="MD5"):
+        load_mnist("test", source="torchvision", root=tmp_path)
+
+
+@pytest.mark.parametrize("where", ["file", "under a file"])
+def test_an_unusable_root_falls_back_to_the_offline_digits(tmp_path, monkeypatch, capsys, where):
+    monkeypatch.setattr(data, "network_reachable", lambda timeout=0: True)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    root = blocker if where == "file" else blocker / "sub"
+    images, _ = load_mnist("test", source="auto", root=root)
+    assert images.shape[0] == 1000 and "cannot write the cache folder" in capsys.readouterr().out
+    with pytest.raises(data.DownloadFailed, match="cannot write"):
+        load_mnist("test", source="torchvision", root=root)
+
+
+def test_a_raw_cache_file_that_is_a_folder_is_named(tmp_path, digits):
+    (xs, ys), (xt, yt) = digits
+    raw = write_torchvision_cache(tmp_path, (xs[:20], ys[:20]), (xt[:10], yt[:10]))
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    (raw / "t10k-labels-idx1-ubyte").mkdir()
+    with pytest.raises(RuntimeError, match="t10k-labels-idx1-ubyte is not a file"):
         load_mnist("test", source="torchvision", root=tmp_path)

@@ -96,3 +96,17 @@ def test_bad_input_is_refused_clearly(sweep, make, message):
 
 def test_numbers_show_three_decimals_and_no_negative_zero():
     assert [dial.shown(v) for v in (-2e-4, -0.0, 0.0, 1.23456, -0.0006)] == ["0.000", "0.000", "0.000", "1.235", "-0.001"]
+
+
+def test_dial_stops_rendering_at_the_page_budget(monkeypatch, digits, small_vae):
+    (_, _), (xt, yt) = digits
+    models = {b: small_vae(k).eval() for k, b in enumerate((0.0, 1.0, 2.0))}
+    summary = {"recon": 1.0, "kl": 1.0, "information": 0.5, "mismatch": 0.5, "prior_coverage": 0.9,
+               "completeness": {"label_entropy": 0.9}, "continuity": 0.05}
+    rendered = []
+    real = dial.render_density
+    monkeypatch.setattr(dial, "render_density", lambda *a, **k: rendered.append(1) or real(*a, **k))
+    monkeypatch.setattr(dial, "MAX_STATIC_BYTES", 16_384 + 1000)
+    with pytest.raises(ValueError, match=r"^models: the first 1 of 3 frames"):
+        dial_frames(models, xt[:50], yt[:50], {b: summary for b in models}, grid=3, n_strip=2)
+    assert rendered == [1]

@@ -1,4 +1,5 @@
-"""The linear-Gaussian helpers of chapter 00, checked against torch.distributions and Monte Carlo."""
+"""The linear-Gaussian helpers of chapter 00, checked against torch.distributions and Monte Carlo,
+and kept small (and exact) at scale; the VAE's importance sampling refuses unbounded work."""
 import math
 
 import pytest
@@ -90,3 +91,40 @@ def test_general_kl_matches_torch():
 def test_bad_input_names_the_argument(make, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         make()
+
+
+def test_the_vaes_importance_sampling_refuses_unbounded_work(small_vae):
+    from vae_utils.elbo import vae_log_likelihood
+
+    with pytest.raises(ValueError, match="^K must"):
+        vae_log_likelihood(small_vae().eval(), torch.rand(2, 1, 28, 28), K=10**7)
+
+
+def test_importance_sampling_and_the_linear_gaussian_model_stay_small_at_scale():
+    g = torch.Generator().manual_seed(0)
+    big = LinearGaussian(torch.randn(30_000, 2, generator=g, dtype=torch.float64),
+                         torch.zeros(30_000, dtype=torch.float64), 1.0)
+    x = big.W @ torch.tensor([0.3, -0.2], dtype=torch.float64)
+    m, S = big.posterior(x)
+    assert abs(float(big.log_evidence(x) - big.elbo(x, m, S))) < 1e-6  # no D x D matrix: seconds, not 7 GB
+    mid = LinearGaussian(torch.randn(784, 2, generator=g, dtype=torch.float64),
+                         torch.zeros(784, dtype=torch.float64), 1.0)
+    value, se = mid.importance_weighted_bound(mid.W @ torch.ones(2, dtype=torch.float64), torch.zeros(2).double(),
+                                             torch.eye(2).double(), K=1000, n_estimates=40)  # chunked
+    assert math.isfinite(value) and se >= 0
+
+
+@pytest.mark.parametrize("scale, sigma, ok", [(1e8, 1.0, True), (1.0, 1e-8, True), (1.0, 1e-200, False),
+                                              (1.0, 1e160, False)])
+def test_the_linear_gaussian_model_keeps_its_identity_or_refuses(scale, sigma, ok):
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(5, 2, generator=g, dtype=torch.float64) * scale
+    if not ok:
+        with pytest.raises(ValueError, match="^sigma"):
+            LinearGaussian(W, torch.zeros(5, dtype=torch.float64), sigma)
+        return
+    model = LinearGaussian(W, torch.zeros(5, dtype=torch.float64), sigma)
+    x = W @ torch.tensor([0.5, -1.0], dtype=torch.float64) + sigma * torch.randn(5, generator=g, dtype=torch.float64)
+    m, S = model.posterior(x)
+    log_px, at_posterior = float(model.log_evidence(x)), float(model.elbo(x, m, S))
+    assert math.isfinite(log_px) and abs(log_px - at_posterior) <= 1e-6 * max(1.0, abs(log_px))

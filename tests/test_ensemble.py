@@ -81,3 +81,19 @@ def test_divergence_of_one_member_is_reported_and_rolled_back(digits):
         assert not m.training
         for p, q in zip(m.parameters(), before):
             assert torch.equal(p, q)
+
+
+def test_train_together_refuses_a_repeated_model_mixed_dtypes_and_frozen_weights(train_x, small_vae):
+    x = train_x
+    m = small_vae()
+    with pytest.raises(ValueError, match=r"^models\[1\] is the same object"):
+        train_together([m, m], x[:64], betas=[0.0, 1.0], epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"^models\[1\] has torch.float64 weights"):
+        train_together([small_vae(), small_vae().double()], x[:64], betas=[0.0, 1.0], epochs=1, progress=False)
+    frozen = small_vae()
+    frozen.encoder[1].weight.requires_grad_(False)
+    with pytest.raises(ValueError, match=r"^models\[0\] has frozen weights"):
+        train_together([frozen, small_vae()], x[:64], betas=[0.0, 1.0], epochs=1, progress=False)
+    before = frozen.encoder[1].weight.detach().clone()
+    train_vae(frozen, x[:64], epochs=1, device="cpu", progress=False)  # alone, frozen weights stay
+    assert torch.equal(frozen.encoder[1].weight, before)

@@ -1,3 +1,5 @@
+"""The latent explorers: the live sliders and toggle, the path explorer, and the static page
+(self-contained, exact, within its byte budget, decided before decoding, safe with any names)."""
 import base64
 import io
 import json
@@ -8,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_utils import set_seed
+from vae_utils import pictures, set_seed
 from vae_utils.explore import MAX_STATIC_BYTES, latent_explorer, path_explorer, static_explorer
 from vae_utils.pictures import decode_uint8
 from vae_utils.pictures import enlarge as _enlarge
@@ -135,3 +137,77 @@ def test_static_html_over_budget_is_refused(models):
 def test_bad_input_is_refused_clearly(models, make, message):
     with pytest.raises(ValueError, match=message):
         make(models)
+
+
+@pytest.fixture(scope="module")
+def noisy_models():
+    out = {}
+    for k, name in enumerate(("a", "<b>&amp;</b>")):
+        set_seed(10 + k)
+        model = VAE(hidden=(64, 32)).eval()
+        with torch.no_grad():
+            model.decoder[-3].bias.copy_(torch.randn(784) * 4)  # speckled decodes compress badly
+        out[name] = model
+    return out
+
+
+def test_explorer_size_is_decided_before_any_decoding(noisy_models, monkeypatch):
+    from vae_utils import explore
+
+    calls = []
+    real = pictures.grid_sprite
+    monkeypatch.setattr(pictures, "grid_sprite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with pytest.raises(ValueError, match=r"^grid=80 cannot fit"):
+        explore.static_explorer(noisy_models, grid=80)
+    assert calls == []
+    page = explore.static_explorer(noisy_models).data  # the default fits any two models
+    assert len(page.encode()) <= explore.MAX_STATIC_BYTES
+    assert re.search(r"on a \d+ × \d+ grid per model, (16|256) grey levels", page)
+
+
+def test_explorer_escapes_names_and_checks_ranges(noisy_models):
+    page = static_explorer(noisy_models, grid=5).data
+    assert "<b>" not in page and "\\u003cb\\u003e\\u0026amp;\\u003c/b\\u003e" in page  # names are escaped data
+    with pytest.raises(ValueError, match="^ranges names no model"):
+        static_explorer(noisy_models, grid=5, ranges={"c": ((0, 1), (0, 1))})
+
+
+def test_static_explorer_page_survives_hostile_names(small_vae):
+    a, b = small_vae(0).eval(), small_vae(1).eval()
+    names = {"<!--<script>": a, "$data BUTTONS </script>": b}
+    page = static_explorer(names, grid=3).data
+    script = page.split("<script>", 1)[1]
+    assert "<!--" not in script and "</script>" not in script[:-len("</script>\n")]
+    entries = parse_static(page)["models"]
+    assert [e["name"] for e in entries] == list(names)
+
+
+def test_static_explorer_keeps_the_order_of_number_like_names(small_vae):
+    from vae_utils.explore import PRIOR_BOX
+
+    a, b = small_vae(0).eval(), small_vae(1).eval()
+    page = static_explorer({"4": a, "1": b}, grid=3).data
+    entries = parse_static(page)["models"]
+    assert [e["name"] for e in entries] == ["4", "1"]  # an array: the button k shows model k
+    first = pictures.grid_sprite(a, PRIOR_BOX, 3)
+    np.testing.assert_array_equal(first, pictures.grid_sprite(a, tuple(entries[0]["box"]), 3))
+
+
+def test_overlong_model_names_are_a_named_value_error(small_vae):
+    with pytest.raises(ValueError, match="^models' names must"):
+        static_explorer({"n" * 700_000: small_vae().eval()}, grid=3)
+
+
+def test_degenerate_boxes_and_broken_models(train_x, noisy_models):
+    from vae_utils.latent import latent_box
+
+    x = train_x
+    ui = latent_explorer({"a": noisy_models["a"]}, x[:1])  # one image: a box of width 0
+    assert ui.z1.max - ui.z1.min == pytest.approx(0.5)
+    static_explorer({"a": noisy_models["a"]}, grid=5, images=x[:1].repeat(5, 1, 1, 1))  # identical images
+    assert latent_box(torch.zeros(4, 2)) == [(-0.25, 0.25), (-0.25, 0.25)]
+    broken = VAE(hidden=(64, 32)).eval()
+    with torch.no_grad():
+        broken.decoder[0].weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match=r"^models\['n'\] has non-finite weights"):
+        latent_explorer({"n": broken})

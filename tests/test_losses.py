@@ -119,3 +119,9 @@ def test_kl_per_dimension_sums_to_the_kl():
     torch.testing.assert_close(per_dim.sum(1).mean(), kl_divergence(mu, logvar))
     # a coordinate at the prior costs nothing
     assert kl_per_dimension(torch.zeros(2, 1), torch.zeros(2, 1)).abs().max() == 0
+
+
+def test_the_loss_of_an_empty_batch_is_refused():
+    x = torch.zeros(0, 1, 28, 28)
+    with pytest.raises(ValueError, match="x must hold at least one image"):
+        vae_loss(x, x, torch.zeros(0, 2), torch.zeros(0, 2))

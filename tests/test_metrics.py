@@ -91,3 +91,49 @@ def test_report_claims_prints_and_fails_on_a_false_claim(capsys):
     assert "b fails: False" in capsys.readouterr().out
     with pytest.raises(ValueError, match="^claims"):
         report_claims({}, measured={})
+
+
+def test_float64_is_accepted_by_the_metrics_and_the_figures(train_x, digits, small_vae):
+    from vae_utils import latent, metrics, plotting
+
+    (_, y), _ = digits
+    images = train_x[:64].double()
+    classifier = metrics.train_digit_classifier(images, y[:64], epochs=1)
+    assert 0 <= metrics.classifier_accuracy(classifier.double(), images, y[:64]) <= 1
+    model = small_vae().double().eval()
+    assert metrics.completeness(model, classifier, n_samples=20)["histogram"]
+    out, _, _ = small_vae().eval()(train_x[:4])  # requires grad
+    assert latent.tile_images(out, 2).shape == (56, 56)
+    plotting.show_images(out, ncol=2)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda m: completeness(m, m.encoder, n_samples=3_000_000), "n_samples"),
+    (lambda m: continuity(m, torch.rand(4, 1, 28, 28), n_pairs=30_000), "n_pairs"),
+])
+def test_unbounded_work_is_refused_naming_the_limit(small_vae, call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call(small_vae().eval())
+
+
+def test_unclear_inputs_are_named_value_errors(train_x, small_vae):
+    import numpy as np
+
+    from vae_utils import metrics
+
+    metrics.report_claims({"numpy says": np.bool_(True)}, measured={})  # prints True, so it is one
+    with pytest.raises(ValueError, match="^classifier must"):
+        completeness(small_vae().eval(), lambda images: images, n_samples=4)
+    with pytest.raises(ValueError, match="^classifier must"):
+        metrics.classifier_accuracy(None, train_x[:4], torch.zeros(4, dtype=torch.int64))
+
+
+def test_claims_refuse_empty_measurements_and_negative_betas():
+    from vae_utils.metrics import sweep_claims
+
+    with pytest.raises(ValueError, match="^without_kl"):
+        kl_claims({"latent_std": []}, {"latent_std": []})
+    summary = {"completeness": {"label_entropy": 0.5}, "continuity": 0.05, "kl": 1.0, "mismatch": 1.0,
+               "information": 1.0}
+    with pytest.raises(ValueError, match="^sweep must have non-negative betas"):
+        sweep_claims({-1.0: summary, 0.0: summary, 1.0: summary})

@@ -8,7 +8,6 @@ import email.parser
 import functools
 import glob
 import importlib.metadata as md
-import importlib.util
 import json
 import os
 import re
@@ -32,37 +31,10 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 URLS = {"Homepage": "https://vae-kl-book.github.io/vae-kl-book/",
         "Repository": "https://github.com/vae-kl-book/vae-kl-book",
         "Issues": "https://github.com/vae-kl-book/vae-kl-book/issues"}
-SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 # What setuptools and build print when the configuration is out of date or ambiguous.
 WARNINGS = re.compile(r"warn|deprecat|!!", re.I)
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory, build_isolation):
-    """The wheel and the sdist, built from a copy of the package's files (setuptools leaves build/
-    and *.egg-info behind), with the build's output captured."""
-    tmp = tmp_path_factory.mktemp("dist")
-    source, out = tmp / "source", tmp / "out"
-    source.mkdir()
-    for name in SOURCE_FILES + ("LICENSE-text.md",):  # the text licence is there, and must stay out
-        shutil.copy(ROOT / name, source)
-    shutil.copytree(ROOT / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
-    # Byte-compiling on: with PYTHONDONTWRITEBYTECODE set, setuptools says it skips it, which is no fault.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    if importlib.util.find_spec("build"):
-        command = [sys.executable, "-m", "build", *(["--no-isolation"] if build_isolation else []), "--outdir",
-                   str(out), str(source)]
-    else:  # without `build` (requirements-dev.txt asks for it): the wheel alone, through pip
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", *build_isolation, "-v", "-w", str(out),
-                   str(source)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=env)
-    # pip's own notes about this machine's package indexes are not the build's.
-    log = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
-                    if not re.match(r"WARNING: Location '.*' is ignored", line))
-    assert done.returncode == 0, log[-4000:]
-    (wheel,) = out.glob("vae_utils-*.whl")
-    sdists = list(out.glob("vae_utils-*.tar.gz"))
-    return {"wheel": wheel, "sdist": sdists[0] if sdists else None, "log": log, "tmp": tmp}
+# The wheel and the sdist, with the build's log: the `dist` fixture of tests/conftest.py (built once a
+# session, for tests/test_platforms.py too).
 
 
 def _metadata(wheel: Path):
@@ -71,6 +43,7 @@ def _metadata(wheel: Path):
         return email.parser.Parser().parsestr(z.read(name).decode())
 
 
+@pytest.mark.slow
 def test_the_build_prints_no_warning(dist):
     flagged = [line for line in dist["log"].splitlines() if WARNINGS.search(line)]
     assert not flagged, "the build warns (e.g. SetuptoolsDeprecationWarning):\n" + "\n".join(flagged[:20])
@@ -82,6 +55,7 @@ def test_the_version_has_one_source():
     assert re.fullmatch(r"\d+\.\d+\.\d+", vae_utils.__version__)
 
 
+@pytest.mark.slow
 def test_the_wheel_metadata_is_complete(dist):
     meta = _metadata(dist["wheel"])
     assert meta["Version"] == vae_utils.__version__
@@ -110,6 +84,7 @@ def test_the_wheel_metadata_is_complete(dist):
             assert all(s.operator == ">=" for s in req.specifier), req
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_templates_and_the_mit_licence_only(dist):
     names = zipfile.ZipFile(dist["wheel"]).namelist()
     assert {"vae_utils/templates/explorer.html", "vae_utils/templates/dial.html"} <= set(names)
@@ -118,6 +93,7 @@ def test_the_wheel_holds_the_templates_and_the_mit_licence_only(dist):
     assert "MIT License" in zipfile.ZipFile(dist["wheel"]).read(licence).decode()
 
 
+@pytest.mark.slow
 def test_the_sdist_holds_what_builds_the_wheel(dist):
     if dist["sdist"] is None:
         pytest.skip("the `build` package is missing (requirements-dev.txt): only the wheel was built")
@@ -126,6 +102,7 @@ def test_the_sdist_holds_what_builds_the_wheel(dist):
     assert "LICENSE-text.md" not in names
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_alone_and_declares_what_its_modules_import(dist):
     """Install the wheel without its dependencies into a venv without site packages, import every
     module from there (third-party packages come from this environment, appended to the path);

@@ -5,7 +5,6 @@ import importlib.metadata as md
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +59,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_live_widgets_work_under_colabs_ipywidgets_7():
     _need(WIDGETS7 / "ipywidgets", "the ipywidgets 7.7.1 install in .widgets7")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WIDGETS7), str(ROOT)])}
@@ -92,20 +92,9 @@ def _pypi_reachable(timeout=5.0) -> bool:
 
 
 @pytest.fixture(scope="module")
-def vae_utils_wheel(tmp_path_factory, build_isolation):
-    """A wheel of vae_utils built from a copy of the repository (setuptools leaves build/ behind)."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    source, wheels = tmp / "source", tmp / "wheels"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, source)
-    shutil.copytree(ROOT / "vae_utils", source / "vae_utils", ignore=shutil.ignore_patterns("__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *build_isolation, "--quiet",
-                           "-w", str(wheels), str(source)], capture_output=True, text=True, cwd=tmp)
-    assert done.returncode == 0, f"pip could not build the wheel:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
-    (wheel,) = wheels.glob("vae_utils-*.whl")
-    return wheel
+def vae_utils_wheel(dist):
+    """The wheel of vae_utils that tests/test_packaging.py checks (tests/conftest.py builds it once)."""
+    return dist["wheel"]
 
 
 def test_the_platform_lists_are_complete_and_dated():
@@ -182,6 +171,7 @@ def test_progress_is_text_on_kaggle(monkeypatch):
         progress_bar(range(3))
 
 
+@pytest.mark.slow
 def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, digits):
     """Chapter 03's data cell in full mode, on a torchvision-format cache of 12,000 real digits
     (the offline set and two one-pixel shifts of it): the large-data epoch rule and an honest

@@ -1,10 +1,12 @@
+"""The figures and pictures: scatter, decoded grids, tiles, history plots, PNGs; work and boxes bounded."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 
-from vae_utils.latent import latent_grid, tile_images
+from vae_utils.latent import latent_box, latent_grid, tile_images
 from vae_utils.models import VAE
+from vae_utils.pictures import grid_sprite, png_bytes
 from vae_utils.plotting import decode_grid, latent_scatter, plot_history, show_images
 
 
@@ -58,3 +60,29 @@ def test_bad_inputs_name_the_argument(small_batch):
         decode_grid(VAE(), (-2, 2), (0, float("inf")))
     with pytest.raises(ValueError, match="^history"):
         plot_history({"loss": [1]})
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda m: latent_grid((0, 1), (0, 1), 40_000), "n"),
+    (lambda m: tile_images(torch.zeros(1, 1, 28, 28, dtype=torch.uint8).expand(10**6, 1, 28, 28), 10), "images"),
+    (lambda m: decode_grid(m, (0, 1), (0, 1), n=1500), "n"),
+    (lambda m: grid_sprite(m, ((0, 1), (0, 1)), 1500), "grid"),
+])
+def test_unbounded_work_is_refused_naming_the_limit(small_vae, call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call(small_vae().eval())
+
+
+def test_degenerate_latent_boxes_and_grids_are_refused():
+    with pytest.raises(ValueError, match="^means must lie within"):
+        latent_box(torch.full((4, 2), 1e17))
+    with pytest.raises(ValueError, match="^x_range .* too narrow"):
+        latent_grid((1e8, 1e8 + 1), (0, 1), 40)
+
+
+def test_no_history_and_odd_channel_counts_are_named_value_errors():
+    with pytest.raises(ValueError, match="^history must"):
+        plot_history(None)
+    for channels in (2, 5):
+        with pytest.raises(ValueError, match="^array must"):
+            png_bytes(np.zeros((4, 4, channels), dtype=np.uint8))
