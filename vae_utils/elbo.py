@@ -268,7 +268,7 @@ def _gaussian_log_lik(model, z: torch.Tensor, x: torch.Tensor, x2: torch.Tensor)
 
 
 @torch.no_grad()
-def grid_log_likelihood(model, images: torch.Tensor, *, radius: float = 8.0, spacing: float = 0.05) -> GridLikelihood:
+def grid_log_likelihood(model, images: torch.Tensor, *, radius: float = 10.0, spacing: float = 0.05) -> GridLikelihood:
     r""":math:`\log p_\theta(x) = \log \int p_\theta(x \mid z)\, p(z)\, dz` of a 2-D model, per image,
     by a Riemann sum over the square :math:`(-r, r)^2` with cells of side ``spacing``:
 
