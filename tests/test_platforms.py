@@ -2,6 +2,7 @@
 nothing a platform has, Binder's pins, Kaggle's progress bars, and the full-MNIST code path
 rehearsed on a cache of real digits. The package's own metadata and wheel: tests/test_packaging.py."""
 import importlib.metadata as md
+import importlib.util
 import json
 import os
 import re
@@ -70,15 +71,15 @@ def test_live_widgets_work_under_colabs_ipywidgets_7():
 PLATFORMS = sorted((ROOT / "tests" / "platforms").glob("*.txt"))
 
 
-def _pins(path: Path) -> dict:
-    """The `name==version` lines of a platform file (local labels such as +cpu are not written)."""
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
-    return pins
+def _rehearsal():
+    """tests/platforms/rehearse.py, the platform rehearsal, as a module (tests/platforms is no package)."""
+    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "tests" / "platforms" / "rehearse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_pins = _rehearsal().pins_of  # the `name==version` lines of a platform file (local labels such as +cpu are not written)
 
 
 def _pypi_reachable(timeout=5.0) -> bool:
