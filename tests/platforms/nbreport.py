@@ -20,8 +20,9 @@ def pytest_runtest_makereport(item, call):
     stderr = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr")
     errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
     failure = ""
-    if report.failed:
-        failure = errors[0] if errors else str(report.longrepr).strip().splitlines()[0]
+    if report.failed:  # the kernel's error, else nbval's first two lines (e.g. "Cell 34: Cell outputs differ")
+        failure = errors[0] if errors else " ".join(str(report.longrepr).strip().splitlines()[:2])
+    failure = re.sub(r"\x1b\[[0-9;]*m", "", failure)
     stdout = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
     line = {"cell": item.name, "outcome": report.outcome, "stdout": stdout.strip().splitlines()[:1], "seconds": round(call.duration, 2), "error": failure,
             "warnings": [w.strip() for w in stderr.splitlines() if WARNING.search(w)]}

@@ -210,8 +210,10 @@ def rehearse(name: str, routes: list[str], notebooks: list[Path], unit: bool) ->
                 print(f"  {'ok' if result['notebooks'][-1]['ok'] else 'FAILED ' + result['notebooks'][-1]['error']}"
                       f" ({result['notebooks'][-1]['seconds']} s)", flush=True)
         previous = OUT / name / "result.json"
-        if not notebooks and previous.is_file():  # --no-notebooks: keep the notebooks' last results
-            result["notebooks"] = json.loads(previous.read_text())["notebooks"]
+        if previous.is_file():  # the notebooks and routes not run this time keep their last results
+            ran = {(n["route"], n["notebook"]) for n in result["notebooks"]}
+            kept = [n for n in json.loads(previous.read_text())["notebooks"] if (n["route"], n["notebook"]) not in ran]
+            result["notebooks"] = sorted(kept + result["notebooks"], key=lambda n: (n["route"] != "pip", n["notebook"]))
         if unit:
             install_as_the_setup_cell_does(venv, pins, log)
             print(f"{name}: unit tests ...", flush=True)
