@@ -116,12 +116,14 @@ def aggregate_density(model, images: torch.Tensor, ax=None, box=((-3.0, 3.0), (-
     return ax
 
 
-def rate_distortion(rates: dict, distortions: dict, ax=None, title: str = "The sweep on the rate-distortion plane"):
+def rate_distortion(rates: dict, distortions: dict, ax=None, title: str = "The sweep on the rate-distortion plane",
+                    colour_betas=None):
     r"""One point per :math:`\beta` at (rate, distortion), each on a short line of slope :math:`-\beta`:
     the tangent that a model minimising distortion + :math:`\beta` rate would sit on if it reached the
     frontier. Linear axes, so that the lines keep their slopes; every line has the same length on
     the page and stops at rate 0 (a rate is never negative). Each :math:`\beta` has its own colour in
-    the legend, so no labels overlap."""
+    the legend, so no labels overlap; ``colour_betas`` (default: these betas) fixes the colours, so
+    that two panels of one sweep give each :math:`\beta` the same colour."""
     if not isinstance(rates, dict) or not rates or set(rates) != set(distortions if isinstance(distortions, dict) else ()):
         raise ValueError("rates must be a non-empty dict of beta -> rate with the keys of distortions")
     ax = _axes(ax)
@@ -130,8 +132,10 @@ def rate_distortion(rates: dict, distortions: dict, ax=None, title: str = "The s
     d_low, d_high = min(distortions.values()), max(distortions.values())
     d_span = max(d_high - d_low, 1.0)
     ax.plot([rates[b] for b in betas], [distortions[b] for b in betas], color="#999999", linewidth=1, zorder=1)
-    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(betas)))
-    for b, colour in zip(betas, colours):
+    palette = sorted(colour_betas) if colour_betas is not None else betas
+    colour_of = dict(zip(palette, plt.get_cmap("viridis")(np.linspace(0, 0.9, len(palette)))))
+    for b in betas:
+        colour = colour_of[b]
         r, d = rates[b], distortions[b]
         half = 0.05 / np.hypot(1 / r_top, b / d_span)  # in nats of rate: 5 % of the axes' size either side
         left = max(0.0, r - half)
