@@ -214,6 +214,8 @@ def rehearse(name: str, routes: list[str], notebooks: list[Path], unit: bool) ->
             ran = {(n["route"], n["notebook"]) for n in result["notebooks"]}
             kept = [n for n in json.loads(previous.read_text())["notebooks"] if (n["route"], n["notebook"]) not in ran]
             result["notebooks"] = sorted(kept + result["notebooks"], key=lambda n: (n["route"] != "pip", n["notebook"]))
+            if not unit:  # --no-unit: the unit tests keep their last result too
+                result["unit"] = json.loads(previous.read_text()).get("unit")
         if unit:
             install_as_the_setup_cell_does(venv, pins, log)
             print(f"{name}: unit tests ...", flush=True)
