@@ -209,8 +209,8 @@ def _differences(found: dict, wanted: dict) -> str:
 
 def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed: int = 0, lr: float = 1e-3,
                         batch_size: int = 128, likelihood: str = "gaussian", progress: bool = True,
-                        use_published: bool = True) -> dict[float, Checkpoint]:
-    r"""One default ``VAE()`` per :math:`\beta` (the keys of ``paths``), from wherever it can be had.
+                        use_published: bool = True, latent_dim: int = 2) -> dict[float, Checkpoint]:
+    r"""One ``VAE(latent_dim)`` per :math:`\beta` (the keys of ``paths``), from wherever it can be had.
 
     For each :math:`\beta`: the checkpoint at ``paths[beta]`` if it was trained with exactly these
     settings and data; else, with ``use_published``, the book's published weights of that name
@@ -226,8 +226,10 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
         raise ValueError("paths must be a non-empty dict of beta -> checkpoint path")
     _checks.flag(use_published, "use_published")
     progress = _checks.flag(progress, "progress")
+    with torch.device("meta"):  # the model's configuration, without allocating its weights
+        skeleton = VAE(latent_dim=latent_dim)
     base = training_config(images, beta=0.0, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
-                           likelihood=likelihood)
+                           likelihood=likelihood, model=skeleton)
     wanted, result, missing, loaded, homes = {}, {}, {}, {}, {}
     for beta, path in paths.items():
         path = Path(_checks.path(path, f"paths[{beta!r}]"))
@@ -271,7 +273,7 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
         models = []
         for _ in missing:
             set_seed(seed)  # the same initial weights for every beta
-            models.append(VAE())
+            models.append(VAE(latent_dim=latent_dim))
         histories = train_together(models, images, betas=list(missing), epochs=epochs, batch_size=batch_size, lr=lr,
                                    seed=seed, likelihood=likelihood, progress=progress)
         for (beta, (target, _)), model, history in zip(missing.items(), models, histories):
@@ -312,10 +314,11 @@ def _home(folder: Path) -> Path | None:
 
 def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float, epochs: int, seed: int = 0,
                   lr: float = 1e-3, batch_size: int = 128, likelihood: str = "gaussian", progress: bool = True,
-                  use_published: bool = True) -> Checkpoint:
+                  use_published: bool = True, latent_dim: int = 2) -> Checkpoint:
     """:func:`load_or_train_sweep` for one model: the checkpoint at ``path``, the published weights,
-    or a default ``VAE()`` trained here with these settings and saved at ``path``."""
+    or a ``VAE(latent_dim)`` trained here with these settings and saved at ``path``."""
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
     path = _checks.path(path, "path")
     return load_or_train_sweep({beta: path}, images, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
-                               likelihood=likelihood, progress=progress, use_published=use_published)[beta]
+                               likelihood=likelihood, progress=progress, use_published=use_published,
+                               latent_dim=latent_dim)[beta]
