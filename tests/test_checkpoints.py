@@ -289,3 +289,18 @@ def test_load_or_train_compares_the_architecture_and_every_training_argument(tmp
         assert found.config[key] != value
         load_or_train(path, x[:128], beta=1.0, epochs=1, progress=False, use_published=False, **{key: value})
         assert f"{key}:" in capsys.readouterr().out
+
+
+def test_load_or_train_trains_and_keeps_the_latent_dimension_it_is_asked_for(tmp_path, train_x, capsys):
+    x = train_x[:128]
+    path = tmp_path / "m.pt"
+    four = load_or_train(path, x, beta=1.0, epochs=1, progress=False, use_published=False, latent_dim=4)
+    assert four.model.latent_dim == 4 and four.config["model"]["latent_dim"] == 4
+    capsys.readouterr()
+    again = load_or_train(path, x, beta=1.0, epochs=1, progress=False, use_published=False, latent_dim=4)
+    assert "loaded from" in capsys.readouterr().out
+    assert all(torch.equal(p, q) for p, q in zip(four.model.parameters(), again.model.parameters()))
+    two = load_or_train(path, x, beta=1.0, epochs=1, progress=False, use_published=False)
+    assert two.model.latent_dim == 2 and "trained otherwise (model:" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="^latent_dim"):
+        load_or_train(path, x, beta=1.0, epochs=1, progress=False, use_published=False, latent_dim=0)

@@ -272,7 +272,7 @@ def test_no_cell_prints_only_zero(path):
             assert shown.strip() != "0", f"{path.name}: a cell prints only 0: {''.join(cell['source'])[:80]}"
 
 
-EXERCISE_PREFIX = {"00": "ex-elbo-", "01": "ex-mse-", "02": "ex-kl-", "03": "ex-beta-", "04": "ex-explore-"}
+EXERCISE_PREFIX = {"00": "ex-elbo-", "01": "ex-mse-", "02": "ex-kl-", "03": "ex-beta-", "04": "ex-explore-", "05": "ex-dims-"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -7,7 +7,9 @@ from torch import nn
 
 from vae_utils import set_seed
 from vae_utils.losses import vae_loss
-from vae_utils.metrics import completeness, continuity, heldout_loss, kl_claims
+from vae_utils.latent import fitted_draws
+from vae_utils.metrics import (ACTIVE_VARIANCE, completeness, continuity, dimension_claims, heldout_loss, kl_claims,
+                               latent_usage)
 from vae_utils.models import VAE
 
 
@@ -137,3 +139,47 @@ def test_claims_refuse_empty_measurements_and_negative_betas():
                "information": 1.0}
     with pytest.raises(ValueError, match="^sweep must have non-negative betas"):
         sweep_claims({-1.0: summary, 0.0: summary, 1.0: summary})
+
+
+def test_latent_usage_splits_the_kl_term_by_dimension_and_counts_active_units(digits):
+    (_, _), (xt, _) = digits
+    set_seed(0)
+    model = VAE(latent_dim=3, hidden=(16, 8)).eval()
+    with torch.no_grad():
+        model.to_moments.weight[[1, 4]] = 0.0  # dimension 1's mean and log-variance ignore the image
+        model.to_moments.bias[[1, 4]] = torch.tensor([0.3, 0.0])
+    usage = latent_usage(model, xt[:200])
+    with torch.no_grad():
+        mu, logvar = model.encode(xt[:200])
+    total = (0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)).sum(1).mean()
+    assert sum(usage["kl_per_dimension"]) == pytest.approx(float(total), rel=1e-5)
+    assert usage["kl_per_dimension"][1] == pytest.approx(0.5 * 0.3 ** 2, rel=1e-5)  # KL(N(0.3, 1) || N(0, 1))
+    assert sum(usage["share"]) == pytest.approx(1.0)
+    assert usage["activity"][1] == 0.0 and usage["active"] == sum(a > ACTIVE_VARIANCE for a in usage["activity"])
+    assert usage["active"] <= 2
+
+
+def test_fitted_draws_have_the_codes_mean_and_covariance():
+    g = torch.Generator().manual_seed(0)
+    means = torch.randn(5000, 3, generator=g) @ torch.tensor([[2.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, 0.0, 3.0]]) + 4.0
+    draws = fitted_draws(means, 200_000, seed=1)
+    assert torch.allclose(draws.mean(0), means.mean(0), atol=0.03)
+    assert torch.allclose(draws.T.cov(), means.T.cov(), rtol=0.03, atol=0.03)
+    assert torch.equal(fitted_draws(means, 10, seed=1), fitted_draws(means, 10, seed=1))  # seeded
+
+
+def test_dimension_claims_are_computed_not_assumed():
+    def model(prior, fitted, rebuilt, recon, active, confidence):
+        return {"frechet_prior": prior, "frechet_fitted": fitted, "frechet_reconstructions": rebuilt, "recon": recon,
+                "active": active, "confidence": confidence}
+    good = {}
+    for seed in (0, 1):
+        good[2, seed, 0.0] = model(40.0, 30.0, 20.0, 15.0, 2, 0.8)
+        good[2, seed, 1.0] = model(25.0, 26.0, 24.0, 16.0, 2, 0.8)
+        good[16, seed, 0.0] = model(140.0, 6.0, 2.0, 7.0, 16, 0.5)
+        good[16, seed, 1.0] = model(30.0, 31.0, 28.0, 17.0, 10, 0.7)
+    assert all(dimension_claims(good).values())
+    bad = dict(good)
+    bad[16, 1, 1.0] = model(150.0, 31.0, 28.0, 17.0, 16, 0.4)  # one seed breaks three claims
+    broken = [claim for claim, holds in dimension_claims(bad).items() if not holds]
+    assert len(broken) == 4, broken  # also "within 25 % of its reconstructions"

@@ -30,6 +30,8 @@ class Settings(NamedTuple):
     importance_samples: tuple[int, ...]  # the K of the importance-weighted bounds
     importance_images: int  # how many test images they are averaged over
     classifier_epochs: int  # of the digit classifier that judges completeness
+    latent_dims: tuple[int, ...]  # the latent dimensions J of chapter 05's study
+    seeds: tuple[int, ...]  # the random seeds its claims are checked for
 
 
 def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
@@ -51,7 +53,7 @@ def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
 
 
 def settings(n_train: int) -> Settings:
-    """The settings of chapters 03 and 04 for ``n_train`` training images: full, or quick mode's."""
+    """The settings of chapters 03 to 05 for ``n_train`` training images: full, or quick mode's."""
     quick = quick_mode()
     return Settings(
         epochs=chapter_epochs(n_train, quick),
@@ -59,6 +61,8 @@ def settings(n_train: int) -> Settings:
         importance_samples=(1, 10, 100) if quick else (1, 10, 100, 1000),
         importance_images=200,
         classifier_epochs=15 if n_train <= 10_000 else 3,
+        latent_dims=(2, 16) if quick else (2, 4, 8, 16),
+        seeds=(0, 1, 2),
     )
 
 

@@ -124,3 +124,13 @@ def best_reconstructed_index(models: dict, images: torch.Tensor, labels: torch.T
     error = sum((reconstruct(m, images) - images).pow(2).flatten(1).sum(1) for m in models.values())
     candidates = (labels == digit).nonzero().squeeze(1)
     return int(candidates[error[candidates].argmin()])
+
+
+def fitted_draws(means: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    r"""``n`` codes :math:`z \sim \mathcal N(m, C)` from the Gaussian fitted to ``means`` ``[N, J]``
+    (their mean :math:`m` and covariance :math:`C`): draws with the codes' place and scale, in the
+    spirit of the density that Ghosh et al. (2020) fit to an autoencoder's codes after training."""
+    means = means.double().cpu()
+    root = torch.linalg.cholesky(torch.cov(means.T).reshape(means.shape[1], means.shape[1]))
+    noise = torch.randn(n, means.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (means.mean(0) + noise @ root.T).float()

@@ -20,8 +20,8 @@ from torch import nn
 
 from . import _checks, aggregate
 from .book import progress_bar
-from .latent import decode_latents, encode_means, straight_path
-from .losses import LIKELIHOODS, vae_loss
+from .latent import decode_latents, encode_means, fitted_draws, straight_path
+from .losses import LIKELIHOODS, kl_per_dimension, vae_loss
 from .models import device_of
 from .training import pick_device
 
@@ -285,8 +285,8 @@ def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
     # point, and the measure no longer says anything about the latent space.
     uncollapsed = [b for b in positive if sweep[b]["kl"] >= COLLAPSE_NATS]
     return {
-        "completeness rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
-        "completeness rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
+        "the label entropy of decoded prior draws rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
+        "the label entropy of decoded prior draws rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
         "every positive beta below collapse gives smoother paths than beta = 0":
             all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in uncollapsed),
         "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest]["kl"] < sweep[1.0]["kl"],
@@ -296,6 +296,92 @@ def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
             all(sweep[b]["mismatch"] < sweep[0.0]["mismatch"] for b in positive),
         "the information I_q falls from beta = 1 to the largest beta":
             sweep[largest]["information"] < sweep[1.0]["information"],
+    }
+
+
+ACTIVE_VARIANCE = 0.01  # Burda et al. (2016): a latent unit is active when Var_x(mu_j) exceeds this
+
+
+@torch.no_grad()
+def latent_usage(model, images: torch.Tensor) -> dict:
+    r"""How ``model`` uses each latent dimension :math:`j` on ``images``.
+
+    ``kl_per_dimension``: :math:`\mathrm{KL}_j = \tfrac12\,\overline{\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1}`, the
+    mean over images of dimension :math:`j`'s part of the KL term (the term is their sum);
+    ``share``: :math:`\mathrm{KL}_j / \sum_k \mathrm{KL}_k`; ``activity``: :math:`A_j = \operatorname{Var}_x(\mu_j)`;
+    ``active``: how many :math:`A_j` exceed ``ACTIVE_VARIANCE`` (the active units of Burda et al. 2016:
+    a unit whose mean does not move with the image carries nothing about it)."""
+    mu, logvar = model.eval().encode(images.to(device_of(model)))
+    mu, logvar = mu.double().cpu(), logvar.double().cpu()
+    kl = kl_per_dimension(mu, logvar).mean(0)
+    activity = mu.var(0)
+    return {"kl_per_dimension": kl.tolist(), "share": (kl / kl.sum()).tolist(), "activity": activity.tolist(),
+            "active": int((activity > ACTIVE_VARIANCE).sum())}
+
+
+@torch.no_grad()
+def fitted_frechet_distance(model, classifier: nn.Sequential, images: torch.Tensor, *, n_samples: int = 4000,
+                            seed: int = 0) -> float:
+    r""":func:`frechet_distance` between the real ``images`` and the decodes of
+    :func:`~vae_utils.latent.fitted_draws` from the encoder means of ``images``.
+
+    These draws have the codes' place and scale, which the prior's draws lack without the KL term.
+    Decodes still far from the data then come from the shape of the codes: regions inside their
+    Gaussian where no image is coded (holes), not from a wrong place or scale."""
+    z = fitted_draws(encode_means(model, images), n_samples, seed=seed)
+    real = classifier_features(classifier, images)
+    return frechet_distance(classifier_features(classifier, decode_latents(model, z)), real)
+
+
+def dimension_summary(model, test_images: torch.Tensor, classifier: nn.Sequential, *, seed: int = 0) -> dict:
+    """What the latent-dimension study reports about one model: the Fréchet distances of
+    :func:`prior_frechet_distance` and :func:`fitted_frechet_distance`, the classifier's confidence
+    and label entropy on prior decodes (:func:`completeness`), the held-out loss,
+    :func:`latent_usage`, and the median distance from the codes' mean of the test codes
+    (``radius_codes``) and of prior draws (``radius_prior``)."""
+    frechet = prior_frechet_distance(model, classifier, test_images, seed=seed)
+    spread = completeness(model, classifier, seed=seed)
+    means = encode_means(model, test_images).double().cpu()
+    centre = means.mean(0)
+    prior = torch.randn(4000, model.latent_dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return {"latent_dim": model.latent_dim, "frechet_prior": frechet["prior"],
+            "frechet_reconstructions": frechet["reconstructions"], "frechet_real": frechet["real"],
+            "frechet_fitted": fitted_frechet_distance(model, classifier, test_images, seed=seed),
+            "confidence": spread["confidence"], "label_entropy": spread["label_entropy"],
+            "radius_codes": float((means - centre).norm(dim=1).median()),
+            "radius_prior": float((prior - centre).norm(dim=1).median()),
+            **heldout_loss(model, test_images, seed=seed), **latent_usage(model, test_images)}
+
+
+def dimension_claims(summaries: dict[tuple[int, int, float], dict]) -> dict[str, bool]:
+    """The latent-dimension study's claims, from :func:`dimension_summary` of the models with
+    (beta = 1) and without (beta = 0) the KL term, keyed ``(J, seed, beta)``: each must hold for
+    every seed. Comparisons only, so that they can hold on any data size."""
+    dims, seeds = sorted({k[0] for k in summaries}), sorted({k[1] for k in summaries})
+    smallest, largest = dims[0], dims[-1]
+
+    def every(test) -> bool:
+        return all(test(J, seed) for J in dims for seed in seeds)
+
+    def get(J, seed, beta, key):
+        return summaries[J, seed, beta][key]
+
+    return {
+        "at every J, prior draws decode closer to the test digits (Fréchet) with KL than without":
+            every(lambda J, s: get(J, s, 1.0, "frechet_prior") < get(J, s, 0.0, "frechet_prior")),
+        "without KL, prior draws decode farther from the test digits at every larger J than at the smallest":
+            every(lambda J, s: J == smallest or get(J, s, 0.0, "frechet_prior") > get(smallest, s, 0.0, "frechet_prior")),
+        "with KL, at every J, prior draws decode within 25 % of the Fréchet distance of the model's reconstructions":
+            every(lambda J, s: get(J, s, 1.0, "frechet_prior") < 1.25 * get(J, s, 1.0, "frechet_reconstructions")),
+        "without KL, at every J, draws from a Gaussian fitted to the codes decode closer to the test digits than "
+        "prior draws":
+            every(lambda J, s: get(J, s, 0.0, "frechet_fitted") < get(J, s, 0.0, "frechet_prior")),
+        "without KL, test reconstructions are better at the largest J than at the smallest":
+            all(get(largest, s, 0.0, "recon") < get(smallest, s, 0.0, "recon") for s in seeds),
+        "with KL at the largest J, some latent units are inactive":
+            all(get(largest, s, 1.0, "active") < largest for s in seeds),
+        "at the largest J, the classifier is less confident on prior decodes without KL than with it":
+            all(get(largest, s, 0.0, "confidence") < get(largest, s, 1.0, "confidence") for s in seeds),
     }
 
 
