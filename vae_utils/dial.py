@@ -26,9 +26,10 @@ DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 NUMBERS = (("recon", "reconstruction ½‖x − x̂‖² (nats per image)"), ("kl", "KL (nats per image)"),
            ("information", "information I_q(x; z) (nats)"), ("mismatch", "mismatch KL(q̄(z) ‖ p(z)) (nats)"),
            ("prior_coverage", "prior draws where q̄(z) has mass (share)"),
-           ("label_entropy", "label entropy of prior samples (1 = even)"),
+           ("label_entropy", "label entropy of decoded prior draws (1 = even)"),
            ("continuity", "largest step's share of a path (lower = smoother)"))
-CURVES = ("recon", "kl", "label_entropy", "continuity")
+CURVES = {"recon": "reconstruction (nats)", "kl": "KL (nats)", "label_entropy": "label entropy of prior draws",
+          "continuity": "largest step's share"}  # short titles: each plot is a quarter of a phone's width
 
 
 @dataclass
@@ -61,23 +62,22 @@ def _numbers(summary: dict) -> dict:
         raise ValueError("summaries must map each beta to a vae_utils.metrics.summarize() dict") from None
 
 
-def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 150)) -> np.ndarray:
-    """Four small plots of the sweep's numbers against :math:`\\beta`, the ``current`` one marked."""
+def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 300)) -> np.ndarray:
+    """Four small plots of the sweep's numbers against :math:`\beta`, two by two, the ``current`` one marked."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
-    axes = fig.subplots(1, len(CURVES))
+    axes = fig.subplots(2, 2).flat
     position = list(range(len(betas)))  # even spacing: the betas span several orders of magnitude
-    labels = dict(NUMBERS)
-    for ax, key in zip(axes, CURVES):
+    for ax, (key, title) in zip(axes, CURVES.items()):
         values = [n[key] for n in numbers]
-        ax.plot(position, values, color="#555555", marker="o", markersize=2.5, linewidth=1)
+        ax.plot(position, values, color="#555555", marker="o", markersize=3, linewidth=1)
         ax.plot([current], [values[current]], marker="o", markersize=7, color="#CC3311", linestyle="none")
-        ax.set_title(labels[key].split(" (")[0], fontsize=7)
-        ax.set_xticks(position, [f"{b:g}" for b in betas], fontsize=5)
-        ax.tick_params(axis="y", labelsize=5)
-        ax.set_xlabel("β", fontsize=6, labelpad=1)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.25, top=0.85, wspace=0.4)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(position, [f"{b:g}" for b in betas], fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_xlabel("β", fontsize=8, labelpad=1)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.13, top=0.92, wspace=0.25, hspace=0.75)
     return pictures.figure_rgb(fig)
 
 
