@@ -70,3 +70,30 @@ def test_the_chapters_claims_hold_on_full_mnist_for_three_seeds(seed, monkeypatc
              for beta, m in zip(settings.betas, models)}
     claims = {**kl_claims(sweep[1.0], sweep[0.0]), **sweep_claims(sweep)}
     assert all(claims.values()), claims
+
+
+@pytest.mark.full
+def test_the_latent_dimension_studys_claims_hold_on_full_mnist_for_three_seeds(monkeypatch):
+    """Chapter 05's study on full MNIST, every J and seed of the chapter. The models come from the
+    book's checkpoints where its build saved them (trained with exactly these settings and data:
+    load_or_train_sweep checks) and are trained otherwise, about 50 minutes on 2 cores."""
+    from pathlib import Path
+
+    from vae_utils import checkpoints, data, metrics
+
+    monkeypatch.setenv(book.QUICK_ENV, "0")
+    (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")
+    assert len(x) == 60_000, "this test needs full MNIST (set VAE_BOOK_DATA)"
+    settings = book.settings(len(x))
+    root = Path(__file__).resolve().parents[1] / "notebooks" / "checkpoints"
+    classifier = train_digit_classifier(x, y, epochs=settings.classifier_epochs, seed=0)
+    summaries = {}
+    for seed in settings.seeds:
+        for J in settings.latent_dims:
+            paths = {b: book.study_checkpoint_path(J, b, seed, len(x), root=root) for b in (0.0, 1.0)}
+            trained = checkpoints.load_or_train_sweep(paths, x, epochs=settings.epochs, seed=seed, latent_dim=J,
+                                                      progress=False, use_published=False)
+            summaries.update({(J, seed, b): metrics.dimension_summary(c.model, xt, classifier, seed=seed)
+                              for b, c in trained.items()})
+    claims = metrics.dimension_claims(summaries)
+    assert all(claims.values()), claims

@@ -169,17 +169,20 @@ def test_fitted_draws_have_the_codes_mean_and_covariance():
 
 
 def test_dimension_claims_are_computed_not_assumed():
-    def model(prior, fitted, rebuilt, recon, active, confidence):
-        return {"frechet_prior": prior, "frechet_fitted": fitted, "frechet_reconstructions": rebuilt, "recon": recon,
-                "active": active, "confidence": confidence}
+    def model(prior, fitted, recon, active, confidence, inside):
+        return {"frechet_prior": prior, "frechet_fitted": fitted, "recon": recon, "active": active,
+                "confidence": confidence, "codes_inside": inside}
     good = {}
     for seed in (0, 1):
-        good[2, seed, 0.0] = model(40.0, 30.0, 20.0, 15.0, 2, 0.8)
-        good[2, seed, 1.0] = model(25.0, 26.0, 24.0, 16.0, 2, 0.8)
-        good[16, seed, 0.0] = model(140.0, 6.0, 2.0, 7.0, 16, 0.5)
-        good[16, seed, 1.0] = model(30.0, 31.0, 28.0, 17.0, 10, 0.7)
+        good[2, seed, 0.0] = model(40.0, 30.0, 15.0, 2, 0.8, 0.3)
+        good[2, seed, 1.0] = model(25.0, 26.0, 16.0, 2, 0.8, 0.5)
+        good[16, seed, 0.0] = model(140.0, 6.0, 7.0, 16, 0.5, 0.01)
+        good[16, seed, 1.0] = model(20.0, 21.0, 17.0, 10, 0.7, 0.5)
     assert all(dimension_claims(good).values())
     bad = dict(good)
-    bad[16, 1, 1.0] = model(150.0, 31.0, 28.0, 17.0, 16, 0.4)  # one seed breaks three claims
+    bad[16, 1, 1.0] = model(150.0, 31.0, 17.0, 16, 0.4, 0.5)  # one seed of one model breaks four claims
     broken = [claim for claim, holds in dimension_claims(bad).items() if not holds]
-    assert len(broken) == 4, broken  # also "within 25 % of its reconstructions"
+    assert len(broken) == 4, broken
+    assert not dimension_claims({**good, (16, 0, 0.0): model(140.0, 6.0, 7.0, 16, 0.5, 0.4)})[
+        "without KL, fewer test codes lie as near the codes' mean as the median prior draw at the largest J than at "
+        "the smallest"]

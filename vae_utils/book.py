@@ -97,3 +97,12 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train:
             raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
         folder = folder / f"{int(n_train)}-images"
     return folder / f"{name.lower().replace(' ', '_')}.pt"
+
+
+def study_checkpoint_path(latent_dim: int, beta: float, seed: int, n_train: int,
+                          root: str | os.PathLike = "checkpoints") -> Path:
+    """Where chapter 05 keeps its model of ``latent_dim`` latent dimensions, ``beta`` and ``seed``: the
+    :func:`checkpoint_path` of ``latent J beta B seed S``, except that the 2-dimensional models of
+    seed 0 are chapter 03's own (``beta B``), trained with the same settings."""
+    name = f"beta {beta:g}" if (latent_dim, seed) == (2, 0) else f"latent {latent_dim} beta {beta:g} seed {seed}"
+    return checkpoint_path(name, root=root, n_train=n_train)

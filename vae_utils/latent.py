@@ -127,8 +127,8 @@ def best_reconstructed_index(models: dict, images: torch.Tensor, labels: torch.T
 
 
 def fitted_draws(means: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
-    r"""``n`` codes :math:`z \sim \mathcal N(m, C)` from the Gaussian fitted to ``means`` ``[N, J]``
-    (their mean :math:`m` and covariance :math:`C`): draws with the codes' place and scale, in the
+    r"""``n`` codes :math:`z \sim \mathcal N(m, S)` from the Gaussian fitted to ``means`` ``[N, J]``
+    (their mean :math:`m` and covariance :math:`S`): draws with the codes' place and scale, in the
     spirit of the density that Ghosh et al. (2020) fit to an autoencoder's codes after training."""
     means = means.double().cpu()
     root = torch.linalg.cholesky(torch.cov(means.T).reshape(means.shape[1], means.shape[1]))
