@@ -83,8 +83,7 @@ KIND = {
 }
 FUNCTION_KIND = {
     ("models.device_of", "model"): "module",
-    ("ensemble.train_together", "models"): "model_list", ("ensemble.StackedVAE", "models"): "model_list",
-    ("ensemble.StackedVAE.copy_into", "models"): "model_list",
+    ("ensemble.train_together", "models"): "model_list",
     ("elbo.LinearGaussian.log_evidence", "x"): "vector", ("elbo.LinearGaussian.posterior", "x"): "vector",
     ("elbo.LinearGaussian.expected_log_likelihood", "x"): "vector", ("elbo.LinearGaussian.elbo", "x"): "vector",
     ("elbo.LinearGaussian.gap", "x"): "vector", ("elbo.LinearGaussian.importance_weighted_bound", "x"): "vector",
@@ -248,7 +247,6 @@ ENTRY_POINTS = {
     "training.pick_device": ("device",),
     "training.train_vae": ("model", "images", "epochs", "beta", "batch_size", "lr", "seed", "device", "progress",
                            "likelihood"),
-    "ensemble.StackedVAE": ("models",),
     "ensemble.train_together": ("models", "images", "betas", "epochs", "batch_size", "lr", "seed", "device",
                                 "progress", "likelihood"),
     "checkpoints.save_checkpoint": ("path", "model"),

@@ -1,12 +1,13 @@
-r"""Train several copies of the book's MLP VAE at once, as batched matrix multiplies.
+r"""Train several copies of the book's VAE at once, each linear layer as one batched matrix multiply.
 
-The :math:`\beta` sweep trains the same architecture on the same batches with the same noise;
-only :math:`\beta` differs. Stacking the :math:`K` models' weights, ``W`` of shape
-``[K, out, in]``, turns :math:`K` small matrix multiplies into one ``torch.baddbmm``, which keeps a
-CPU's cores (or a GPU) busier. The loss is :math:`\sum_k (\text{recon}_k + \beta_k \text{KL}_k)`: member
-:math:`k`'s weights appear only in its own term, so its gradient is its own model's gradient,
-and Adam, which works element by element, takes the same step as on the model alone. The loop
-is :func:`vae_utils.training.fit`, the one that :func:`~vae_utils.training.train_vae` runs.
+The :math:`\beta` sweep trains one architecture on the same batches with the same noise; only
+:math:`\beta` differs. :class:`StackedVAE` is built from the VAE's own layers (``encoder``,
+``to_moments``, ``decoder``, in the order ``VAE.forward`` runs them): the :math:`K` copies of each
+``nn.Linear`` become one weight ``[K, out, in]`` and one ``torch.baddbmm``, and each layer without
+weights runs as itself, so a change to the VAE's layers is a change to the stack. Member :math:`k`'s
+weights appear only in its own term of :math:`\sum_k (\text{recon}_k + \beta_k \text{KL}_k)`, so its
+gradient is its own model's, and Adam, which works element by element, takes the step it takes on the
+model alone. The loop is :func:`vae_utils.training.fit`, the one :func:`~vae_utils.training.train_vae` runs.
 """
 from __future__ import annotations
 
@@ -17,67 +18,62 @@ from . import _checks
 from .models import VAE
 from .training import fit, training_arguments
 
+# The parts of a VAE in the order VAE.forward runs them: mu and log sigma^2 are split and z sampled in between.
+ENCODE, DECODE = ("encoder", "to_moments"), ("decoder",)
+
+
+def _layers(model: VAE, parts: tuple[str, ...] = ENCODE + DECODE) -> list[nn.Module]:
+    """The layers of ``model``'s ``parts`` in order (an ``nn.Sequential`` gives its layers)."""
+    layers = []
+    for part in parts:
+        module = getattr(model, part)
+        layers.extend(module if isinstance(module, nn.Sequential) else [module])
+    return layers
+
 
 def _linears(model: VAE) -> list[nn.Linear]:
-    return [m for m in (*model.encoder, model.to_moments, *model.decoder) if isinstance(m, nn.Linear)]
-
-
-def _check_members(models) -> list[VAE]:
-    if not isinstance(models, (list, tuple)) or not models:
-        raise ValueError("models must be a non-empty list of vae_utils.models.VAE")
-    for k, m in enumerate(models):
-        _checks.vae(m, f"models[{k}]")
-        if m.arch != "mlp":
-            raise ValueError(f"models[{k}] must be an MLP VAE (arch='mlp'): only those stack, got arch={m.arch!r}")
-        if m.config != models[0].config:
-            raise ValueError(f"models[{k}] must have the configuration of models[0] {models[0].config}, got {m.config}")
-        if any(m is other for other in models[:k]):
-            raise ValueError(f"models[{k}] is the same object as an earlier member: each member needs its own model")
-        dtype, first = next(m.parameters()).dtype, next(models[0].parameters()).dtype
-        if dtype != first:
-            raise ValueError(f"models[{k}] has {dtype} weights but models[0] has {first}: stack models of one dtype")
-        if not all(p.requires_grad for p in m.parameters()):
-            raise ValueError(f"models[{k}] has frozen weights (requires_grad=False); the stack trains every weight: "
-                             "train it alone with train_vae, which leaves frozen weights as they are")
-    return list(models)
+    return [layer for layer in _layers(model) if isinstance(layer, nn.Linear)]
 
 
 class StackedVAE(nn.Module):
-    """``K`` MLP VAEs of one shape, their weights stacked along a first dimension of size ``K``."""
+    """``K`` VAEs of one configuration, each ``nn.Linear``'s weights stacked along a first dimension of
+    size ``K``, the other layers those of ``models[0]``; :func:`train_together` checks that the models stack."""
 
     def __init__(self, models: list[VAE]):
         super().__init__()
-        models = _check_members(models)
-        self.config = dict(models[0].config)
-        self.latent_dim = models[0].latent_dim
-        layers = list(zip(*(_linears(m) for m in models)))  # per layer, the K copies
-        self.weights = nn.ParameterList(nn.Parameter(torch.stack([l.weight.detach() for l in copies]).clone())
-                                        for copies in layers)
-        self.biases = nn.ParameterList(nn.Parameter(torch.stack([l.bias.detach() for l in copies]).clone())
-                                       for copies in layers)
         self.K = len(models)
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for copies in zip(*(_linears(m) for m in models)):  # per linear layer, its K copies
+            self.weights.append(nn.Parameter(torch.stack([c.weight.detach() for c in copies]).clone()))
+            self.biases.append(nn.Parameter(torch.stack([c.bias.detach() for c in copies]).clone()))
+        # Each half as a list of steps: the index of a stacked linear layer, or a layer without weights.
+        index = iter(range(len(self.weights)))
+        self._encode, self._decode = ([next(index) if isinstance(layer, nn.Linear) else layer
+                                       for layer in _layers(models[0], parts)] for parts in (ENCODE, DECODE))
 
-    def _layer(self, i: int, h: torch.Tensor) -> torch.Tensor:
-        # y_k = h_k W_k^T + b_k for every member k at once: [K, N, in] -> [K, N, out]
-        return torch.baddbmm(self.biases[i].unsqueeze(1), h, self.weights[i].transpose(1, 2))
+    def _run(self, steps: list, h: torch.Tensor, shared: bool) -> torch.Tensor:
+        """``h`` through ``steps``: ``[N, ...]`` while ``shared`` (every member's input is the batch
+        itself), ``[K, N, ...]`` after."""
+        for step in steps:
+            if isinstance(step, int):
+                W, b = self.weights[step], self.biases[step]  # [K, out, in], [K, out]
+                if shared:  # one matrix multiply [N, in] x [in, K * out] serves every member: no K copies of x
+                    h = torch.addmm(b.flatten(), h, W.flatten(0, 1).T).view(h.shape[0], self.K, -1).transpose(0, 1)
+                    shared = False
+                else:  # y_k = h_k W_k^T + b_k for every member k at once: [K, N, in] -> [K, N, out]
+                    h = torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))
+            else:
+                h = step(h) if shared else _each(step, h)
+        return h
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One shared batch ``[N, 1, 28, 28]`` through every member: ``x_hat`` ``[K, N, 1, 28, 28]``,
         ``mu`` and ``logvar`` ``[K, N, J]``. One noise draw ``[N, J]`` is shared by all members, as each
         member trained alone with the same seed would draw it."""
-        # The first layer reads the same images for every member: one matrix multiply [N, 784] x
-        # [784, K * 512] serves them all (cheaper than K copies of the batch).
-        W0, b0 = self.weights[0], self.biases[0]
-        x = x.to(device=W0.device, dtype=W0.dtype)
-        h = torch.addmm(b0.flatten(), x.flatten(1), W0.flatten(0, 1).T)  # [N, K * 512]
-        h = torch.relu(h.view(x.shape[0], self.K, -1).transpose(0, 1))  # [K, N, 512]
-        h = torch.relu(self._layer(1, h))
-        mu, logvar = self._layer(2, h).chunk(2, dim=2)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu[0])
-        h = torch.relu(self._layer(3, z))
-        h = torch.relu(self._layer(4, h))
-        x_hat = torch.sigmoid(self._layer(5, h))
-        return x_hat.view(self.K, -1, 1, 28, 28), mu, logvar
+        W = self.weights[0]
+        mu, logvar = self._run(self._encode, x.to(device=W.device, dtype=W.dtype), shared=True).chunk(2, dim=-1)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu[0])  # VAE.reparameterize with one eps for all
+        return self._run(self._decode, z, shared=False), mu, logvar
 
     def copy_into(self, models: list[VAE]) -> list[VAE]:
         """Write member ``k``'s weights into ``models[k]`` (ordinary ``VAE`` objects); return them."""
@@ -87,6 +83,37 @@ class StackedVAE(nn.Module):
                     layer.weight.copy_(self.weights[i][k])
                     layer.bias.copy_(self.biases[i][k])
         return models
+
+
+def _each(layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """A layer without weights on ``[K, N, ...]``: the two leading axes folded into one batch (a view,
+    whichever of them is outer in memory), then unfolded."""
+    K, N = h.shape[:2]
+    if h.transpose(0, 1).is_contiguous():  # laid out [N, K, ...], as the shared first layer leaves it
+        return layer(h.transpose(0, 1).flatten(0, 1)).unflatten(0, (N, K)).transpose(0, 1)
+    return layer(h.flatten(0, 1)).unflatten(0, (K, N))
+
+
+def _check_members(models) -> list[VAE]:
+    """What would make the stack's result wrong: layers with weights it cannot stack, other configurations,
+    one object twice, frozen weights."""
+    if not isinstance(models, (list, tuple)) or not models:
+        raise ValueError("models must be a non-empty list of vae_utils.models.VAE")
+    for k, m in enumerate(models):
+        _checks.vae(m, f"models[{k}]")
+        if m.config != models[0].config:
+            raise ValueError(f"models[{k}] must have the configuration of models[0] {models[0].config}, got {m.config}")
+        if any(m is other for other in models[:k]):
+            raise ValueError(f"models[{k}] is the same object as an earlier member: each member needs its own model")
+        if not all(p.requires_grad for p in m.parameters()):
+            raise ValueError(f"models[{k}] has frozen weights (requires_grad=False); the stack trains every weight: "
+                             "train it alone with train_vae, which leaves frozen weights as they are")
+    unstackable = [type(layer).__name__ for layer in _layers(models[0])
+                   if not isinstance(layer, nn.Linear) and next(layer.parameters(), None) is not None]
+    if unstackable:
+        raise ValueError(f"models[0] has a {unstackable[0]} layer with weights: only VAEs whose weights are all in "
+                         "nn.Linear layers stack (arch='mlp'); train it with train_vae")
+    return list(models)
 
 
 def train_together(
@@ -107,15 +134,15 @@ def train_together(
 
     Returns one history per model (keys ``"loss"``, ``"recon"``, ``"kl"``); the models are updated in
     place and left in eval mode on ``device``, also when training diverges (then with their
-    weights before the diverging epoch). Only MLP VAEs of one configuration and dtype stack.
+    weights before the diverging epoch). Only MLP VAEs of one configuration stack.
     """
-    stacked = StackedVAE(models)
+    models = _check_members(models)
     if not isinstance(betas, (list, tuple)) or len(betas) != len(models):
         raise ValueError(f"betas must be a list with one beta per model ({len(models)}), got {betas!r}")
     betas = [_checks.finite_number(b, f"betas[{k}]", minimum=0.0) for k, b in enumerate(betas)]
     epochs, batch_size, lr, seed, progress, dev = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
                                                                      progress, device)
-    stacked.to(dev)
+    stacked = StackedVAE(models).to(dev)
     dtype = stacked.weights[0].dtype
     try:
         return fit(stacked, images.to(dev, dtype), torch.tensor(betas, device=dev, dtype=dtype), epochs=epochs,
