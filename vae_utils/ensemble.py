@@ -146,8 +146,7 @@ def train_together(
     dtype = stacked.weights[0].dtype
     try:
         return fit(stacked, images.to(dev, dtype), torch.tensor(betas, device=dev, dtype=dtype), epochs=epochs,
-                   batch_size=batch_size, lr=lr, seed=seed, likelihood=likelihood, progress=progress,
-                   names=[f"models[{k}] (beta={b:g})" for k, b in enumerate(betas)], desc=f"{len(models)} models")
+                   batch_size=batch_size, lr=lr, seed=seed, likelihood=likelihood, progress=progress)
     finally:
         stacked.copy_into(models)
         for m in models:

@@ -63,30 +63,31 @@ def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progres
             _checks.flag(progress, "progress"), pick_device(device))
 
 
-def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
-        seed: int, likelihood: str, progress: bool, names: list[str], desc: str) -> list[dict[str, list[float]]]:
-    r"""The one training loop: minimise reconstruction + :math:`\beta` KL with Adam.
+def fit(net: nn.Module, data: torch.Tensor, beta: float | torch.Tensor, *, epochs: int, batch_size: int, lr: float,
+        seed: int, likelihood: str, progress: bool) -> list[dict[str, list[float]]]:
+    r"""The one training loop: minimise reconstruction + :math:`\beta` KL with Adam; one history per model.
 
-    ``net(x)`` returns ``(x_hat, mu, logvar)`` for K models, with a leading model axis when K > 1
-    (K = 1 for a single VAE); ``beta`` holds the K values; ``data`` are checked images on the
+    ``net`` is a VAE and ``beta`` a number, or a :class:`~vae_utils.ensemble.StackedVAE` of K VAEs and
+    ``beta`` a tensor of their K values: then ``net(x)``, the losses and every weight carry a first axis
+    of K models, and the loss minimised is the sum of the K losses. ``data`` are checked images on the
     net's device and dtype. Per epoch: a seeded permutation of the images, batches in that order,
     one reparametrised sample per image from torch's global generator (seeded with ``seed``), and
-    one host sync at the end of the epoch, which checks each model's loss and weights. ``names``
-    say who each model is in an error message, ``desc`` labels the progress bar. If a loss or a
+    one host sync at the end of the epoch, which checks each model's loss and weights. If a loss or a
     weight is not finite, the net is restored to its weights before that epoch, left in eval mode, and
     :class:`TrainingDiverged` says which model, where, and what to try.
     :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) says in one line that training stopped.
     """
-    K = len(names)
+    stacked = isinstance(beta, torch.Tensor)
     order = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     parameters = [p for p in net.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(parameters, lr=lr)
-    histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
+    histories = [{"loss": [], "recon": [], "kl": []} for _ in range(beta.numel() if stacked else 1)]
+    desc = f"{len(histories)} models" if stacked else f"beta={beta:g}"
     bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress)
     try:
         _epochs(net, data, beta, bar, optimiser, parameters, order, histories, batch_size=batch_size, lr=lr,
-                likelihood=likelihood, names=names)
+                likelihood=likelihood)
     except KeyboardInterrupt:
         net.eval()
         done = len(histories[0]["loss"])
@@ -99,9 +100,9 @@ def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, 
     return histories
 
 
-def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, batch_size, lr, likelihood, names):
-    """The epochs of :func:`fit`, appending to ``histories``."""
-    n, K = data.shape[0], len(names)
+def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, batch_size, lr, likelihood):
+    """The epochs of :func:`fit`, appending to ``histories`` (one per model, K of them)."""
+    n, K = data.shape[0], len(histories)
     for epoch in bar:
         net.train()
         before = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -109,9 +110,10 @@ def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, ba
         steps = []
         for batch in torch.randperm(n, generator=order).to(data.device).split(batch_size):
             x = data[batch]
-            loss, recon, kl = vae_loss(*_reorder(net(x), x), beta=beta, likelihood=likelihood)
+            x_hat, mu, logvar = net(x)
+            loss, recon, kl = vae_loss(x_hat, x, mu, logvar, beta=beta, likelihood=likelihood)
             optimiser.zero_grad(set_to_none=True)
-            loss.sum().backward()
+            loss.sum().backward()  # K models: each weight is in one model's loss, so it gets that model's gradient
             optimiser.step()
             totals += torch.stack([loss, recon, kl], -1).detach().reshape(K, 3).double() * len(batch)
             steps.append(loss.detach().reshape(K))
@@ -123,18 +125,15 @@ def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, ba
         if bad:
             net.load_state_dict(before)
             net.eval()
-            raise TrainingDiverged(_divergence(epoch, torch.stack(steps)[:, bad[0]].tolist(), names[bad[0]], lr,
-                                               weights_ok=bool(ok[bad[0]])))
+            k = bad[0]
+            who = f"models[{k}] (beta={beta[k]:g})" if isinstance(beta, torch.Tensor) else "the model"
+            raise TrainingDiverged(_divergence(epoch, torch.stack(steps)[:, k].tolist(), who, lr,
+                                               weights_ok=bool(ok[k])))
         for k, history in enumerate(histories):
             for j, key in enumerate(("loss", "recon", "kl")):
                 history[key].append(means[3 * k + j])
         if K == 1:
             bar.set_postfix(recon=f"{means[1]:.2f}", kl=f"{means[2]:.2f}")
-
-
-def _reorder(out, x):
-    x_hat, mu, logvar = out
-    return x_hat, x, mu, logvar
 
 
 def _divergence(epoch: int, step_losses: list[float], who: str, lr: float, weights_ok: bool) -> str:
@@ -186,8 +185,7 @@ def train_vae(
     model._inputs_checked = True  # the images were checked above, once
     try:
         (history,) = fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr,
-                         seed=seed, likelihood=likelihood, progress=progress, names=["the model"],
-                         desc=f"beta={beta:g}")
+                         seed=seed, likelihood=likelihood, progress=progress)
     finally:
         model._inputs_checked = False
     return history
