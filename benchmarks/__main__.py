@@ -8,10 +8,12 @@ recipe, interleaved A/B/A/B), the epoch's achieved FLOP/s (counted by
 ``torch.utils.flop_counter``) against the machine's fp32 matmul peak, the book's cold and warm
 build times and the test suite's time, the live explorer's slider latency, and peak memory of
 training and of the cold build. Also: value checks at every step against checks once, and the
-host syncs per epoch; the stacked ensemble (K = 2, 6, 9) against single-model training,
-interleaved; the same training benchmarks on CUDA where a GPU is present.
+host syncs per epoch; the beta sweep (K = 4 and 9 models) trained stacked against the same
+models trained one after another, interleaved; the same training benchmarks on CUDA where a GPU
+is present.
 
     python -m benchmarks --training-only   # the training benchmarks alone (minutes)
+    python -m benchmarks --sweep-only      # the beta sweep alone, into the last full run's results
     python -m benchmarks --full-mnist DIR  # also the cold `make book` on full MNIST in DIR (every model
                                            # trained), then chapter 03 with those weights served on
                                            # 127.0.0.1 (a quarter of an hour more on 2 cores); without it, the
@@ -205,12 +207,16 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-# --- the beta sweep as one batched ensemble ----------------------------------------------
+# --- the beta sweep: stacked, or one model after another -----------------------------------
 
 
-def ensemble_throughput(n_images: int, rounds: int, ks=(2, 6, 9), device: str = "cpu") -> dict:
-    """Model-images per second: K models trained together against one model with ``train_vae``,
-    interleaved (single, K, single, K, ...), one epoch each."""
+SWEEP_BETAS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # the book's (vae_utils.book.settings, full mode)
+
+
+def sweep_throughput(n_images: int, rounds: int, ks=(4, 9), device: str = "cpu") -> dict:
+    """The beta sweep both ways: K models trained together (``train_together``) against the same K
+    models, from the same initial weights and seed, trained one after another (``train_vae`` each),
+    one epoch each, interleaved (sequential, stacked, stacked, sequential, ...)."""
     from vae_utils import set_seed
     from vae_utils.ensemble import train_together
     from vae_utils.models import VAE
@@ -218,28 +224,36 @@ def ensemble_throughput(n_images: int, rounds: int, ks=(2, 6, 9), device: str = 
 
     x, _ = training_images(n_images)
     x = x.to(device)
-    single, stacked = [], {k: [] for k in ks}
-    for r in tqdm(range(rounds), desc="ensemble A/B", unit="round"):
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    train_together([VAE(), VAE()], x[:256], betas=[0.0, 1.0], epochs=1, device=device, progress=False)  # warm-up
+    train_vae(VAE(), x[:256], epochs=1, device=device, progress=False)
+    seconds = {str(k): {"stacked": [], "sequential": []} for k in ks}
+    for r in tqdm(range(rounds), desc="sweep A/B", unit="round"):
         for k in ks:
-            for name in ("single", k) if r % 2 == 0 else (k, "single"):
-                set_seed(r)
+            betas = list(SWEEP_BETAS[:k]) if k <= len(SWEEP_BETAS) else [1.0] * k
+            for name in ("sequential", "stacked") if r % 2 == 0 else ("stacked", "sequential"):
+                models = []
+                for _ in range(k):
+                    set_seed(r)
+                    models.append(VAE())
                 _sync(device)
                 start = time.perf_counter()
-                if name == "single":
-                    train_vae(VAE(), x, epochs=1, seed=r, device=device, progress=False)
+                if name == "stacked":
+                    train_together(models, x, betas=betas, epochs=1, seed=r, device=device, progress=False)
                 else:
-                    train_together([VAE() for _ in range(k)], x, betas=[1.0] * k, epochs=1, seed=r, device=device,
-                                   progress=False)
+                    for model, beta in zip(models, betas):
+                        train_vae(model, x, epochs=1, beta=beta, seed=r, device=device, progress=False)
                 _sync(device)
-                (single if name == "single" else stacked[k]).append(time.perf_counter() - start)
-    single_rate = n_images / statistics.median(single)
+                seconds[str(k)][name].append(time.perf_counter() - start)
     flops = vae_flops_per_image(VAE())
+    rate = {k: {name: int(k) * n_images / statistics.median(t) for name, t in ways.items()} for k, ways in seconds.items()}
     return {
-        "images": n_images, "device": device, "single_images_per_s": single_rate,
-        "model_images_per_s": {str(k): k * n_images / statistics.median(v) for k, v in stacked.items()},
-        "speedup": {str(k): k * n_images / statistics.median(v) / single_rate for k, v in stacked.items()},
-        "achieved_gflops": {str(k): k * n_images * flops / statistics.median(v) / 1e9 for k, v in stacked.items()},
-        "single_achieved_gflops": single_rate * flops / 1e9,
+        "date": time.strftime("%Y-%m-%d"), "images": n_images, "device": device, "rounds": rounds,
+        "torch_threads": torch.get_num_threads(), "load_average": load, "seconds": seconds,
+        "model_images_per_s": rate,
+        "speedup": {k: statistics.median(b / a for a, b in zip(ways["stacked"], ways["sequential"]))
+                    for k, ways in seconds.items()},
+        "achieved_gflops": {k: {name: v * flops / 1e9 for name, v in ways.items()} for k, ways in rate.items()},
     }
 
 
@@ -332,7 +346,7 @@ def cuda_benchmarks(smoke: bool) -> dict:
     n = 2_048 if smoke else 60_000
     return {"measured": True, "device_name": torch.cuda.get_device_name(0),
             "checks": checks_before_after(n, 2 if smoke else 4, device="cuda"),
-            "ensemble": ensemble_throughput(n, 1 if smoke else 3, device="cuda")}
+            "sweep": sweep_throughput(n, 1 if smoke else 3, device="cuda")}
 
 
 # --- the book and the tests -----------------------------------------------------------------
@@ -429,25 +443,19 @@ def report(results: dict, command: str) -> str:
         f"| peak memory, training one epoch ({results['training_memory']['images']:,} images) | "
         f"{results['training_memory']['peak_rss_mb']:,.0f} MB |",
     ]
-    c, e = results["checks"], results["ensemble"]
+    c = results["checks"]
     before, after = c["images_per_s"]["before (checks every step)"], c["images_per_s"]["after (checks once)"]
     lines += [
         f"| `train_vae`, per-step value checks (before) vs checks once (after), {c['images']:,} images | "
         f"{before:,.0f} vs {after:,.0f} images/s ({after / before:.2f}x) |",
         f"| host syncs in one epoch of `train_vae` ({results['host_syncs_per_epoch']['steps']} steps) | "
         f"{results['host_syncs_per_epoch']['host_syncs']} |",
-        f"| single model, `train_vae` ({e['images']:,} images, interleaved with the ensembles) | "
-        f"{e['single_images_per_s']:,.0f} images/s ({e['single_achieved_gflops']:.1f} GFLOP/s) |",
     ]
-    peak = results["peak"]["gflops"]
-    for k in e["model_images_per_s"]:
-        lines.append(f"| ensemble, K = {k} (`train_together`) | {e['model_images_per_s'][k]:,.0f} model-images/s, "
-                     f"{e['speedup'][k]:.2f}x one model, {e['achieved_gflops'][k]:.1f} GFLOP/s = "
-                     f"{100 * e['achieved_gflops'][k] / peak:.0f}% of the matmul peak |")
+    lines += sweep_rows(results["sweep"], results["machine"]["cores"])
     cuda = results["cuda"]
     lines.append(f"| CUDA | {cuda['why']} |" if not cuda["measured"] else
-                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']}; ensemble speed-up "
-                 f"{cuda['ensemble']['speedup']} |")
+                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']}; beta sweep, stacked "
+                 f"over one after another: {cuda['sweep']['speedup']} |")
     lines += full_mnist_rows(results.get("full_mnist"))
     book = results.get("book")
     if book:
@@ -462,6 +470,23 @@ def report(results: dict, command: str) -> str:
         lines.append("| book build and test times | not measured in this run (--smoke, --training-only or --skip-book) |")
     lines += ["", "## Reading these numbers", "", *NOTES]
     return "\n".join(lines) + "\n"
+
+
+def sweep_rows(w: dict, cores: int) -> list[str]:
+    """The report's rows for :func:`sweep_throughput`: when and how it ran, then each K both ways."""
+    load = w["load_average"]
+    shared = ("" if load is None else f", on a machine shared with other jobs (load average {load:.1f} on {cores} "
+              "cores when it started)" if load >= 0.5 else f", load average {load:.1f} on {cores} cores when it started")
+    by = f"`{w['command']}` on {w['date']}" if "command" in w else w["date"]
+    threads = f"{w['torch_threads']} torch thread{'s' if w['torch_threads'] > 1 else ''}"
+    rows = [f"| beta sweep, stacked against one model after another: measured by {by} with {threads}{shared}; "
+            f"one epoch of {w['images']:,} images, {w['rounds']} interleaved rounds | (rows below) |"]
+    for k, rate in w["model_images_per_s"].items():
+        flops = w["achieved_gflops"][k]
+        rows.append(f"| ... K = {k} models: stacked (`train_together`) vs one after another (`train_vae`) | "
+                    f"{rate['stacked']:,.0f} vs {rate['sequential']:,.0f} model-images/s: stacked "
+                    f"{w['speedup'][k]:.2f}x as fast ({flops['stacked']:.1f} vs {flops['sequential']:.1f} GFLOP/s) |")
+    return rows
 
 
 def full_mnist_rows(full: dict | None) -> list[str]:
@@ -506,12 +531,14 @@ NOTES = [
     "checks its images once and converts one tensor per epoch (the host-sync row, counted as "
     "`tests/test_training.py` counts them). On a CPU the difference is a few per cent; on a GPU "
     "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
-    "- **The ensemble** (`vae_utils.ensemble.train_together`) stacks K models' weights and trains them "
-    "with one `addmm` for the shared first layer and `baddbmm` for the others, one Adam over the "
-    "stacked tensors. Its speed-up over one model is bounded by how far one model already is from the "
-    "machine's matmul peak: where one model reaches about half the peak, as here, little is left to "
-    "gain. Compare the ratios of one run only: the peak varies several-fold between machines of the "
-    "same kind.",
+    "- **The beta sweep** trains the same models (same initial weights, seed and batches) two ways: stacked "
+    "(`vae_utils.ensemble.train_together`: each linear layer's K copies as one `addmm` or `baddbmm`, one Adam over "
+    "the stacked tensors) and one after another with `train_vae`; the ratio is the median over interleaved rounds "
+    "of the sequential time over the stacked time, kept only if stacking is at least 1.2x as fast. Its row says "
+    "when it ran, with how many torch threads and the machine's load average: a load near or above the cores "
+    "means other jobs shared the machine, and then only the ratio, not the rates, is worth reading. Stacking can "
+    "gain only as far as one model leaves the matmul units idle; one model already reaches a large share of the "
+    "peak here.",
     "- **The book on full MNIST** is `make book` in a fresh clone with an empty execution cache and "
     "`VAE_BOOK_WEIGHTS=none`, as the Pages workflow builds it: every model is trained (the nine of "
     "chapter 03 and its exercise's). Chapter 03's run in that build is its from-scratch Run-all; it then "
@@ -540,7 +567,12 @@ def main(argv=None) -> int:
     parser.add_argument("--full-mnist", type=Path, metavar="DIR",
                         help="with full MNIST in DIR: the cold book build and chapter 03 with published weights "
                              "(a quarter of an hour on 2 cores); without it, the last such record in --out is kept")
+    parser.add_argument("--sweep-only", action="store_true",
+                        help="the beta sweep alone, stacked against sequential (a minute or two): replaces the sweep "
+                             "record of --out's results.json and keeps its other records")
     args = parser.parse_args(argv)
+    if args.sweep_only:
+        return sweep_only(args.out, args.smoke)
     smoke = args.smoke
     results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
     results["training"] = throughput(n_images=1_000 if smoke else 60_000, rounds=2 if smoke else 6)
@@ -548,7 +580,7 @@ def main(argv=None) -> int:
     results["peak"] = {"n": n, "gflops": matmul_peak_gflops(n, repeats=2 if smoke else 10)}
     results["host_syncs_per_epoch"] = host_syncs_per_epoch()
     results["checks"] = checks_before_after(1_024 if smoke else 20_000, rounds=2 if smoke else 6)
-    results["ensemble"] = ensemble_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4)
+    results["sweep"] = sweep_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4)
     results["cuda"] = cuda_benchmarks(smoke)
     results["slider"] = slider_latency(updates=20 if smoke else 300)
     results["training_memory"] = training_memory(1_000 if smoke else 60_000)
@@ -564,10 +596,30 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks" + "".join(f" --{flag.replace('_', '-')}" for flag in ("smoke", "training_only", "skip_book")
                                                if getattr(args, flag)) + (" --full-mnist DIR" if args.full_mnist else "")
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(report(results, command))
-    print(report(results, command))
+    results["command"] = command
+    write_results(args.out, results)
     return 0
+
+
+def sweep_only(out: Path, smoke: bool) -> int:
+    """``--sweep-only``: the beta sweep of a full run (of a smoke run, with ``--smoke``), measured again
+    into the results of the last such run in ``out``."""
+    results = json.loads((out / "results.json").read_text())
+    if results["smoke"] != smoke:
+        raise SystemExit(f"--sweep-only: {out / 'results.json'} is {'a' if results['smoke'] else 'no'} smoke run's; "
+                         f"run python -m benchmarks{' --smoke' if smoke else ''} first")
+    results.pop("ensemble", None)  # the older benchmark's record: K stacked models against one model
+    results["sweep"] = {**sweep_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4),
+                        "command": "python -m benchmarks --sweep-only" + (" --smoke" if smoke else "")}
+    write_results(out, results)
+    return 0
+
+
+def write_results(out: Path, results: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(report(results, results["command"]))
+    print(report(results, results["command"]))
 
 
 if __name__ == "__main__":
