@@ -8,12 +8,9 @@ recipe, interleaved A/B/A/B), the epoch's achieved FLOP/s (counted by
 ``torch.utils.flop_counter``) against the machine's fp32 matmul peak, the book's cold and warm
 build times and the test suite's time, the live explorer's slider latency, and peak memory of
 training and of the cold build. Also: value checks at every step against checks once, and the
-host syncs per epoch; the beta sweep (K = 4 and 9 models) trained stacked against the same
-models trained one after another, interleaved; the same training benchmarks on CUDA where a GPU
-is present.
+host syncs per epoch; the same training benchmarks on CUDA where a GPU is present.
 
     python -m benchmarks --training-only   # the training benchmarks alone (minutes)
-    python -m benchmarks --sweep-only      # the beta sweep alone, into the last full run's results
     python -m benchmarks --full-mnist DIR  # also the cold `make book` on full MNIST in DIR (every model
                                            # trained), then chapter 03 with those weights served on
                                            # 127.0.0.1 (a quarter of an hour more on 2 cores); without it, the
@@ -207,56 +204,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-# --- the beta sweep: stacked, or one model after another -----------------------------------
-
-
-SWEEP_BETAS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # the book's (vae_utils.book.settings, full mode)
-
-
-def sweep_throughput(n_images: int, rounds: int, ks=(4, 9), device: str = "cpu") -> dict:
-    """The beta sweep both ways: K models trained together (``train_together``) against the same K
-    models, from the same initial weights and seed, trained one after another (``train_vae`` each),
-    one epoch each, interleaved (sequential, stacked, stacked, sequential, ...)."""
-    from vae_utils import set_seed
-    from vae_utils.ensemble import train_together
-    from vae_utils.models import VAE
-    from vae_utils.training import train_vae
-
-    x, _ = training_images(n_images)
-    x = x.to(device)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    train_together([VAE(), VAE()], x[:256], betas=[0.0, 1.0], epochs=1, device=device, progress=False)  # warm-up
-    train_vae(VAE(), x[:256], epochs=1, device=device, progress=False)
-    seconds = {str(k): {"stacked": [], "sequential": []} for k in ks}
-    for r in tqdm(range(rounds), desc="sweep A/B", unit="round"):
-        for k in ks:
-            betas = list(SWEEP_BETAS[:k]) if k <= len(SWEEP_BETAS) else [1.0] * k
-            for name in ("sequential", "stacked") if r % 2 == 0 else ("stacked", "sequential"):
-                models = []
-                for _ in range(k):
-                    set_seed(r)
-                    models.append(VAE())
-                _sync(device)
-                start = time.perf_counter()
-                if name == "stacked":
-                    train_together(models, x, betas=betas, epochs=1, seed=r, device=device, progress=False)
-                else:
-                    for model, beta in zip(models, betas):
-                        train_vae(model, x, epochs=1, beta=beta, seed=r, device=device, progress=False)
-                _sync(device)
-                seconds[str(k)][name].append(time.perf_counter() - start)
-    flops = vae_flops_per_image(VAE())
-    rate = {k: {name: int(k) * n_images / statistics.median(t) for name, t in ways.items()} for k, ways in seconds.items()}
-    return {
-        "date": time.strftime("%Y-%m-%d"), "images": n_images, "device": device, "rounds": rounds,
-        "torch_threads": torch.get_num_threads(), "load_average": load, "seconds": seconds,
-        "model_images_per_s": rate,
-        "speedup": {k: statistics.median(b / a for a, b in zip(ways["stacked"], ways["sequential"]))
-                    for k, ways in seconds.items()},
-        "achieved_gflops": {k: {name: v * flops / 1e9 for name, v in ways.items()} for k, ways in rate.items()},
-    }
-
-
 # --- what the reader waits for -----------------------------------------------------------
 
 
@@ -345,8 +292,7 @@ def cuda_benchmarks(smoke: bool) -> dict:
         return {"measured": False, "why": "not measured: no GPU"}
     n = 2_048 if smoke else 60_000
     return {"measured": True, "device_name": torch.cuda.get_device_name(0),
-            "checks": checks_before_after(n, 2 if smoke else 4, device="cuda"),
-            "sweep": sweep_throughput(n, 1 if smoke else 3, device="cuda")}
+            "checks": checks_before_after(n, 2 if smoke else 4, device="cuda")}
 
 
 # --- the book and the tests -----------------------------------------------------------------
@@ -451,11 +397,9 @@ def report(results: dict, command: str) -> str:
         f"| host syncs in one epoch of `train_vae` ({results['host_syncs_per_epoch']['steps']} steps) | "
         f"{results['host_syncs_per_epoch']['host_syncs']} |",
     ]
-    lines += sweep_rows(results["sweep"], results["machine"]["cores"])
     cuda = results["cuda"]
     lines.append(f"| CUDA | {cuda['why']} |" if not cuda["measured"] else
-                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']}; beta sweep, stacked "
-                 f"over one after another: {cuda['sweep']['speedup']} |")
+                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']} |")
     lines += full_mnist_rows(results.get("full_mnist"))
     book = results.get("book")
     if book:
@@ -470,23 +414,6 @@ def report(results: dict, command: str) -> str:
         lines.append("| book build and test times | not measured in this run (--smoke, --training-only or --skip-book) |")
     lines += ["", "## Reading these numbers", "", *NOTES]
     return "\n".join(lines) + "\n"
-
-
-def sweep_rows(w: dict, cores: int) -> list[str]:
-    """The report's rows for :func:`sweep_throughput`: when and how it ran, then each K both ways."""
-    load = w["load_average"]
-    shared = ("" if load is None else f", on a machine shared with other jobs (load average {load:.1f} on {cores} "
-              "cores when it started)" if load >= 0.5 else f", load average {load:.1f} on {cores} cores when it started")
-    by = f"`{w['command']}` on {w['date']}" if "command" in w else w["date"]
-    threads = f"{w['torch_threads']} torch thread{'s' if w['torch_threads'] > 1 else ''}"
-    rows = [f"| beta sweep, stacked against one model after another: measured by {by} with {threads}{shared}; "
-            f"one epoch of {w['images']:,} images, {w['rounds']} interleaved rounds | (rows below) |"]
-    for k, rate in w["model_images_per_s"].items():
-        flops = w["achieved_gflops"][k]
-        rows.append(f"| ... K = {k} models: stacked (`train_together`) vs one after another (`train_vae`) | "
-                    f"{rate['stacked']:,.0f} vs {rate['sequential']:,.0f} model-images/s: stacked "
-                    f"{w['speedup'][k]:.2f}x as fast ({flops['stacked']:.1f} vs {flops['sequential']:.1f} GFLOP/s) |")
-    return rows
 
 
 def full_mnist_rows(full: dict | None) -> list[str]:
@@ -531,14 +458,14 @@ NOTES = [
     "checks its images once and converts one tensor per epoch (the host-sync row, counted as "
     "`tests/test_training.py` counts them). On a CPU the difference is a few per cent; on a GPU "
     "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
-    "- **The beta sweep** trains the same models (same initial weights, seed and batches) two ways: stacked "
-    "(`vae_utils.ensemble.train_together`: each linear layer's K copies as one `addmm` or `baddbmm`, one Adam over "
-    "the stacked tensors) and one after another with `train_vae`; the ratio is the median over interleaved rounds "
-    "of the sequential time over the stacked time, kept only if stacking is at least 1.2x as fast. Its row says "
-    "when it ran, with how many torch threads and the machine's load average: a load near or above the cores "
-    "means other jobs shared the machine, and then only the ratio, not the rates, is worth reading. Stacking can "
-    "gain only as far as one model leaves the matmul units idle; one model already reaches a large share of the "
-    "peak here.",
+    "- **The beta sweep** trains one model after another (`checkpoints.load_or_train_sweep` calls `train_vae` "
+    "for each beta), so its rate is the training row's. Until 2026-12 it trained the K models stacked "
+    "(`vae_utils.ensemble`, each linear layer's K copies as one `addmm` or `baddbmm`). Measured last on "
+    "2026-12-04 against the same models trained one after another (`python -m benchmarks --sweep-only` before the "
+    "removal: 1 torch thread, this 2-core machine shared with other jobs, load average 1.7; one epoch of 8,000 "
+    "images, 4 interleaved rounds), stacking was 1.08x as fast for K = 4 and 0.93x for K = 9 (with 2 threads "
+    "on 2026-11-26: 1.20x to 1.35x one model's rate). Below the 1.2x that would pay for a second training "
+    "path (a stacked forward pass, and a model axis in the loop), it was removed.",
     "- **The book on full MNIST** is `make book` in a fresh clone with an empty execution cache and "
     "`VAE_BOOK_WEIGHTS=none`, as the Pages workflow builds it: every model is trained (the nine of "
     "chapter 03 and its exercise's). Chapter 03's run in that build is its from-scratch Run-all; it then "
@@ -567,12 +494,7 @@ def main(argv=None) -> int:
     parser.add_argument("--full-mnist", type=Path, metavar="DIR",
                         help="with full MNIST in DIR: the cold book build and chapter 03 with published weights "
                              "(a quarter of an hour on 2 cores); without it, the last such record in --out is kept")
-    parser.add_argument("--sweep-only", action="store_true",
-                        help="the beta sweep alone, stacked against sequential (a minute or two): replaces the sweep "
-                             "record of --out's results.json and keeps its other records")
     args = parser.parse_args(argv)
-    if args.sweep_only:
-        return sweep_only(args.out, args.smoke)
     smoke = args.smoke
     results = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "machine": machine()}
     results["training"] = throughput(n_images=1_000 if smoke else 60_000, rounds=2 if smoke else 6)
@@ -580,7 +502,6 @@ def main(argv=None) -> int:
     results["peak"] = {"n": n, "gflops": matmul_peak_gflops(n, repeats=2 if smoke else 10)}
     results["host_syncs_per_epoch"] = host_syncs_per_epoch()
     results["checks"] = checks_before_after(1_024 if smoke else 20_000, rounds=2 if smoke else 6)
-    results["sweep"] = sweep_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4)
     results["cuda"] = cuda_benchmarks(smoke)
     results["slider"] = slider_latency(updates=20 if smoke else 300)
     results["training_memory"] = training_memory(1_000 if smoke else 60_000)
@@ -598,20 +519,6 @@ def main(argv=None) -> int:
                                                if getattr(args, flag)) + (" --full-mnist DIR" if args.full_mnist else "")
     results["command"] = command
     write_results(args.out, results)
-    return 0
-
-
-def sweep_only(out: Path, smoke: bool) -> int:
-    """``--sweep-only``: the beta sweep of a full run (of a smoke run, with ``--smoke``), measured again
-    into the results of the last such run in ``out``."""
-    results = json.loads((out / "results.json").read_text())
-    if results["smoke"] != smoke:
-        raise SystemExit(f"--sweep-only: {out / 'results.json'} is {'a' if results['smoke'] else 'no'} smoke run's; "
-                         f"run python -m benchmarks{' --smoke' if smoke else ''} first")
-    results.pop("ensemble", None)  # the older benchmark's record: K stacked models against one model
-    results["sweep"] = {**sweep_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4),
-                        "command": "python -m benchmarks --sweep-only" + (" --smoke" if smoke else "")}
-    write_results(out, results)
     return 0
 
 
