@@ -8,8 +8,7 @@ recipe, interleaved A/B/A/B), the epoch's achieved FLOP/s (counted by
 ``torch.utils.flop_counter``) against the machine's fp32 matmul peak, the book's cold and warm
 build times and the test suite's time, the live explorer's slider latency, and peak memory of
 training and of the cold build. Also: value checks at every step against checks once, and the
-host syncs per epoch; the stacked ensemble (K = 2, 6, 9) against single-model training,
-interleaved; the same training benchmarks on CUDA where a GPU is present.
+host syncs per epoch; the same training benchmarks on CUDA where a GPU is present.
 
     python -m benchmarks --training-only   # the training benchmarks alone (minutes)
     python -m benchmarks --full-mnist DIR  # also the cold `make book` on full MNIST in DIR (every model
@@ -205,44 +204,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-# --- the beta sweep as one batched ensemble ----------------------------------------------
-
-
-def ensemble_throughput(n_images: int, rounds: int, ks=(2, 6, 9), device: str = "cpu") -> dict:
-    """Model-images per second: K models trained together against one model with ``train_vae``,
-    interleaved (single, K, single, K, ...), one epoch each."""
-    from vae_utils import set_seed
-    from vae_utils.ensemble import train_together
-    from vae_utils.models import VAE
-    from vae_utils.training import train_vae
-
-    x, _ = training_images(n_images)
-    x = x.to(device)
-    single, stacked = [], {k: [] for k in ks}
-    for r in tqdm(range(rounds), desc="ensemble A/B", unit="round"):
-        for k in ks:
-            for name in ("single", k) if r % 2 == 0 else (k, "single"):
-                set_seed(r)
-                _sync(device)
-                start = time.perf_counter()
-                if name == "single":
-                    train_vae(VAE(), x, epochs=1, seed=r, device=device, progress=False)
-                else:
-                    train_together([VAE() for _ in range(k)], x, betas=[1.0] * k, epochs=1, seed=r, device=device,
-                                   progress=False)
-                _sync(device)
-                (single if name == "single" else stacked[k]).append(time.perf_counter() - start)
-    single_rate = n_images / statistics.median(single)
-    flops = vae_flops_per_image(VAE())
-    return {
-        "images": n_images, "device": device, "single_images_per_s": single_rate,
-        "model_images_per_s": {str(k): k * n_images / statistics.median(v) for k, v in stacked.items()},
-        "speedup": {str(k): k * n_images / statistics.median(v) / single_rate for k, v in stacked.items()},
-        "achieved_gflops": {str(k): k * n_images * flops / statistics.median(v) / 1e9 for k, v in stacked.items()},
-        "single_achieved_gflops": single_rate * flops / 1e9,
-    }
-
-
 # --- what the reader waits for -----------------------------------------------------------
 
 
@@ -331,8 +292,7 @@ def cuda_benchmarks(smoke: bool) -> dict:
         return {"measured": False, "why": "not measured: no GPU"}
     n = 2_048 if smoke else 60_000
     return {"measured": True, "device_name": torch.cuda.get_device_name(0),
-            "checks": checks_before_after(n, 2 if smoke else 4, device="cuda"),
-            "ensemble": ensemble_throughput(n, 1 if smoke else 3, device="cuda")}
+            "checks": checks_before_after(n, 2 if smoke else 4, device="cuda")}
 
 
 # --- the book and the tests -----------------------------------------------------------------
@@ -429,25 +389,17 @@ def report(results: dict, command: str) -> str:
         f"| peak memory, training one epoch ({results['training_memory']['images']:,} images) | "
         f"{results['training_memory']['peak_rss_mb']:,.0f} MB |",
     ]
-    c, e = results["checks"], results["ensemble"]
+    c = results["checks"]
     before, after = c["images_per_s"]["before (checks every step)"], c["images_per_s"]["after (checks once)"]
     lines += [
         f"| `train_vae`, per-step value checks (before) vs checks once (after), {c['images']:,} images | "
         f"{before:,.0f} vs {after:,.0f} images/s ({after / before:.2f}x) |",
         f"| host syncs in one epoch of `train_vae` ({results['host_syncs_per_epoch']['steps']} steps) | "
         f"{results['host_syncs_per_epoch']['host_syncs']} |",
-        f"| single model, `train_vae` ({e['images']:,} images, interleaved with the ensembles) | "
-        f"{e['single_images_per_s']:,.0f} images/s ({e['single_achieved_gflops']:.1f} GFLOP/s) |",
     ]
-    peak = results["peak"]["gflops"]
-    for k in e["model_images_per_s"]:
-        lines.append(f"| ensemble, K = {k} (`train_together`) | {e['model_images_per_s'][k]:,.0f} model-images/s, "
-                     f"{e['speedup'][k]:.2f}x one model, {e['achieved_gflops'][k]:.1f} GFLOP/s = "
-                     f"{100 * e['achieved_gflops'][k] / peak:.0f}% of the matmul peak |")
     cuda = results["cuda"]
     lines.append(f"| CUDA | {cuda['why']} |" if not cuda["measured"] else
-                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']}; ensemble speed-up "
-                 f"{cuda['ensemble']['speedup']} |")
+                 f"| CUDA ({cuda['device_name']}) | checks: {cuda['checks']['images_per_s']} |")
     lines += full_mnist_rows(results.get("full_mnist"))
     book = results.get("book")
     if book:
@@ -506,12 +458,14 @@ NOTES = [
     "checks its images once and converts one tensor per epoch (the host-sync row, counted as "
     "`tests/test_training.py` counts them). On a CPU the difference is a few per cent; on a GPU "
     "each conversion stalls the queue, which the CUDA row measures where a GPU is present.",
-    "- **The ensemble** (`vae_utils.ensemble.train_together`) stacks K models' weights and trains them "
-    "with one `addmm` for the shared first layer and `baddbmm` for the others, one Adam over the "
-    "stacked tensors. Its speed-up over one model is bounded by how far one model already is from the "
-    "machine's matmul peak: where one model reaches about half the peak, as here, little is left to "
-    "gain. Compare the ratios of one run only: the peak varies several-fold between machines of the "
-    "same kind.",
+    "- **The beta sweep** trains one model after another (`checkpoints.load_or_train_sweep` calls `train_vae` "
+    "for each beta), so its rate is the training row's. Until 2026-12 it trained the K models stacked "
+    "(`vae_utils.ensemble`, each linear layer's K copies as one `addmm` or `baddbmm`). Measured last on "
+    "2026-12-04 against the same models trained one after another (`python -m benchmarks --sweep-only` before the "
+    "removal: 1 torch thread, this 2-core machine shared with other jobs, load average 1.7; one epoch of 8,000 "
+    "images, 4 interleaved rounds), stacking was 1.08x as fast for K = 4 and 0.93x for K = 9 (with 2 threads "
+    "on 2026-11-26: 1.20x to 1.35x one model's rate). Below the 1.2x that would pay for a second training "
+    "path (a stacked forward pass, and a model axis in the loop), it was removed.",
     "- **The book on full MNIST** is `make book` in a fresh clone with an empty execution cache and "
     "`VAE_BOOK_WEIGHTS=none`, as the Pages workflow builds it: every model is trained (the nine of "
     "chapter 03 and its exercise's). Chapter 03's run in that build is its from-scratch Run-all; it then "
@@ -548,7 +502,6 @@ def main(argv=None) -> int:
     results["peak"] = {"n": n, "gflops": matmul_peak_gflops(n, repeats=2 if smoke else 10)}
     results["host_syncs_per_epoch"] = host_syncs_per_epoch()
     results["checks"] = checks_before_after(1_024 if smoke else 20_000, rounds=2 if smoke else 6)
-    results["ensemble"] = ensemble_throughput(512 if smoke else 8_000, rounds=1 if smoke else 4)
     results["cuda"] = cuda_benchmarks(smoke)
     results["slider"] = slider_latency(updates=20 if smoke else 300)
     results["training_memory"] = training_memory(1_000 if smoke else 60_000)
@@ -564,10 +517,16 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks" + "".join(f" --{flag.replace('_', '-')}" for flag in ("smoke", "training_only", "skip_book")
                                                if getattr(args, flag)) + (" --full-mnist DIR" if args.full_mnist else "")
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(report(results, command))
-    print(report(results, command))
+    results["command"] = command
+    write_results(args.out, results)
     return 0
+
+
+def write_results(out: Path, results: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(report(results, results["command"]))
+    print(report(results, results["command"]))
 
 
 if __name__ == "__main__":

@@ -48,14 +48,12 @@ BAD = {
     "threshold": [None, 0.0, 1.0, nan, "0.5"],
     "digit": [None, -1, 10, 2.5, 7],  # 7 is absent from the labels given
     "index": [None, -1, 10_000, True, 1.5],
-    "betas": [None, [1.0], [nan, 1.0], [-1.0, 1.0]],
     "levels": [8, 0, None, True],
     "n_train": [None, 0, -3, True, 2.5],
     "quick": ["yes", 1],
     "name": [None, "", "a/b", 3],
     "device": [None, "tpu", 3, True],
     "array": [None, np.zeros((2, 2)), np.zeros((0, 3), dtype=np.uint8), "x"],
-    "model_list": [None, [], ["x"], [VAE(hidden=(8, 4)), VAE(hidden=(16, 8))]],
     "root": [123, True, ""],
     "means": [None, "x", torch.zeros(3), torch.zeros(3, 2, dtype=torch.int64), torch.full((3, 2), nan), torch.zeros(0, 2)],
     "weights": [None, "x", torch.zeros(3), torch.full((3, 2), nan)],
@@ -76,15 +74,13 @@ KIND = {
     "z": "latents", "mu": "latents", "logvar": "latents", "z_start": "latents", "z_end": "latents", "means": "means",
     "x_range": "range", "y_range": "range", "ranges": "ranges",
     "class_frequencies": "frequencies", "claims": "claims", "percentiles": "percentiles", "hidden": "hidden",
-    "threshold": "threshold", "digit": "digit", "start": "index", "end": "index", "betas": "betas",
+    "threshold": "threshold", "digit": "digit", "start": "index", "end": "index",
     "levels": "levels", "n_train": "n_train", "quick": "quick", "name": "name", "array": "array",
     "m0": "vector", "m1": "vector", "m": "vector", "b": "vector", "S0": "matrix", "S1": "matrix", "S": "matrix",
     "W": "weights", "classifier": "module", "history": "history",
 }
 FUNCTION_KIND = {
     ("models.device_of", "model"): "module",
-    ("ensemble.train_together", "models"): "model_list", ("ensemble.StackedVAE", "models"): "model_list",
-    ("ensemble.StackedVAE.copy_into", "models"): "model_list",
     ("elbo.LinearGaussian.log_evidence", "x"): "vector", ("elbo.LinearGaussian.posterior", "x"): "vector",
     ("elbo.LinearGaussian.expected_log_likelihood", "x"): "vector", ("elbo.LinearGaussian.elbo", "x"): "vector",
     ("elbo.LinearGaussian.gap", "x"): "vector", ("elbo.LinearGaussian.importance_weighted_bound", "x"): "vector",
@@ -111,14 +107,13 @@ VEC, MAT = torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64
 
 def valid_arguments(tmp_path) -> dict:
     """A valid call of each entry point (and a few other helpers): its name -> (callable, kwargs)."""
-    from vae_utils import (aggregate, book, checkpoints, data, elbo, ensemble, explore, latent, losses, metrics, models,
+    from vae_utils import (aggregate, book, checkpoints, data, elbo, explore, latent, losses, metrics, models,
                            pictures, plotting, training)
 
     ckpt = checkpoints.save_checkpoint(tmp_path / "m.pt", MODEL, {}, {})
     summary = {"latent_std": [1.0, 1.0], "completeness": {"label_entropy": 0.9}, "continuity": 0.04, "kl": 1.0,
                "recon": 20.0, "prior_coverage": 0.9, "information": 0.5, "mismatch": 0.5}
     mu, logvar = torch.zeros(6, 2), torch.zeros(6, 2)
-    stacked = ensemble.StackedVAE([VAE(hidden=(16, 8)), VAE(hidden=(16, 8))])
     return {
         "data.default_root": (data.default_root, {}),
         "data.load_mnist": (data.load_mnist, {"split": "test", "source": "offline", "root": str(tmp_path),
@@ -221,13 +216,6 @@ def valid_arguments(tmp_path) -> dict:
         "elbo.LinearGaussian.importance_weighted_bound": (LG.importance_weighted_bound,
                                                           {"x": torch.zeros(3, dtype=torch.float64), "m": VEC, "S": MAT,
                                                            "K": 2, "n_estimates": 10, "seed": 0}),
-        "ensemble.StackedVAE": (ensemble.StackedVAE, {"models": [VAE(hidden=(16, 8)), VAE(hidden=(16, 8))]}),
-        "ensemble.StackedVAE.forward": (stacked.forward, {"x": IMAGES}),
-        "ensemble.StackedVAE.copy_into": (stacked.copy_into, {"models": [VAE(hidden=(16, 8)), VAE(hidden=(16, 8))]}),
-        "ensemble.train_together": (ensemble.train_together,
-                                    {"models": [VAE(hidden=(16, 8)), VAE(hidden=(16, 8))], "images": IMAGES,
-                                     "betas": [0.0, 1.0], "epochs": 1, "batch_size": 4, "lr": 1e-3, "seed": 0,
-                                     "device": "cpu", "progress": False, "likelihood": "gaussian"}),
     }
 
 
@@ -248,9 +236,6 @@ ENTRY_POINTS = {
     "training.pick_device": ("device",),
     "training.train_vae": ("model", "images", "epochs", "beta", "batch_size", "lr", "seed", "device", "progress",
                            "likelihood"),
-    "ensemble.StackedVAE": ("models",),
-    "ensemble.train_together": ("models", "images", "betas", "epochs", "batch_size", "lr", "seed", "device",
-                                "progress", "likelihood"),
     "checkpoints.save_checkpoint": ("path", "model"),
     "checkpoints.load_checkpoint": ("path", "device"),
     "checkpoints.training_config": ("images", "beta", "epochs", "seed", "lr", "batch_size", "likelihood"),

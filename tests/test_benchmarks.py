@@ -26,7 +26,6 @@ def test_smoke_run_writes_both_reports(tmp_path):
     assert results["slider"]["p95_ms"] >= results["slider"]["p50_ms"] > 0
     assert results["peak"]["gflops"] > 0 and results["training_memory"]["peak_rss_mb"] > 0
     assert results["host_syncs_per_epoch"]["host_syncs"] <= 6
-    assert set(results["ensemble"]["speedup"]) == {"2", "6", "9"} and results["ensemble"]["single_images_per_s"] > 0
     assert all(v > 0 for v in results["checks"]["images_per_s"].values())
     assert results["cuda"]["measured"] or results["cuda"]["why"] == "not measured: no GPU"
     report = (tmp_path / "results.md").read_text()

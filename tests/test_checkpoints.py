@@ -109,10 +109,21 @@ def test_a_truncated_checkpoint_is_trained_again(tmp_path, x, capsys):
     assert load_checkpoint(path).config == again.config  # the file is whole again
 
 
-def test_an_interrupted_sweep_saves_nothing(tmp_path, x, monkeypatch):
-    from vae_utils import ensemble
+def test_each_model_of_a_sweep_is_the_model_train_vae_trains_alone(tmp_path, x):
+    sweep = checkpoints.load_or_train_sweep({0.0: tmp_path / "a.pt", 2.0: tmp_path / "b.pt"}, x, epochs=2, seed=3,
+                                            progress=False, use_published=False)
+    for beta, found in sweep.items():
+        set_seed(3)
+        alone = VAE()
+        history = train_vae(alone, x, epochs=2, beta=beta, seed=3, progress=False)
+        assert found.history == history
+        assert all(torch.equal(p, q) for p, q in zip(found.model.parameters(), alone.parameters()))
 
-    real = ensemble.StackedVAE.forward
+
+def test_an_interrupted_sweep_saves_nothing(tmp_path, x, monkeypatch):
+    from vae_utils.models import VAE
+
+    real = VAE.forward
 
     def interrupted(self, images, calls=[0]):
         calls[0] += 1
@@ -120,7 +131,7 @@ def test_an_interrupted_sweep_saves_nothing(tmp_path, x, monkeypatch):
             raise KeyboardInterrupt
         return real(self, images)
 
-    monkeypatch.setattr(ensemble.StackedVAE, "forward", interrupted)
+    monkeypatch.setattr(VAE, "forward", interrupted)
     with pytest.raises(TrainingInterrupted, match="nothing was saved"):
         checkpoints.load_or_train_sweep({0.0: tmp_path / "a.pt", 1.0: tmp_path / "b.pt"}, x, epochs=2,
                                         progress=False, use_published=False)

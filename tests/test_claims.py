@@ -2,10 +2,18 @@
 import pytest
 
 from vae_utils import book, set_seed
-from vae_utils.ensemble import train_together
 from vae_utils.metrics import (class_frequencies, classifier_accuracy, kl_claims, summarize, sweep_claims,
                                train_digit_classifier)
 from vae_utils.models import VAE
+from vae_utils.training import train_vae
+
+
+def sweep_model(x, beta, epochs, seed):
+    """One model of the chapter's sweep, as load_or_train_sweep trains it: from set_seed(seed)."""
+    set_seed(seed)
+    model = VAE()
+    train_vae(model, x, epochs=epochs, beta=beta, seed=seed, progress=False)
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +31,7 @@ def test_the_chapters_claims_hold_for_three_seeds(digits, classifier, seed, monk
     (x, y), (xt, _) = digits
     monkeypatch.setenv(book.QUICK_ENV, "1")
     settings = book.settings(len(x))
-    models = []
-    for _ in settings.betas:
-        set_seed(seed)
-        models.append(VAE())
-    train_together(models, x, betas=list(settings.betas), epochs=settings.epochs, seed=seed, progress=False)
+    models = [sweep_model(x, beta, settings.epochs, seed) for beta in settings.betas]
     sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
              for beta, m in zip(settings.betas, models)}
     claims = {**kl_claims(sweep[1.0], sweep[0.0]), **sweep_claims(sweep)}
@@ -60,11 +64,7 @@ def test_the_chapters_claims_hold_on_full_mnist_for_three_seeds(seed, monkeypatc
     (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")
     assert len(x) == 60_000, "this test needs full MNIST (set VAE_BOOK_DATA)"
     settings = book.settings(len(x))
-    models = []
-    for _ in settings.betas:
-        set_seed(seed)
-        models.append(VAE())
-    train_together(models, x, betas=list(settings.betas), epochs=settings.epochs, seed=seed, progress=False)
+    models = [sweep_model(x, beta, settings.epochs, seed) for beta in settings.betas]
     classifier = train_digit_classifier(x, y, epochs=settings.classifier_epochs, seed=seed)
     sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
              for beta, m in zip(settings.betas, models)}

@@ -72,21 +72,14 @@ class SyncCounter:
             monkeypatch.setattr(torch.Tensor, name, counted)
 
 
-@pytest.mark.parametrize("train", ["train_vae", "train_together"])
-def test_host_syncs_per_epoch_do_not_grow_with_the_steps(train_x, monkeypatch, train):
-    from vae_utils.ensemble import train_together
-
+def test_host_syncs_per_epoch_do_not_grow_with_the_steps(train_x, monkeypatch):
     x = train_x
     counts = {}
     for batch_size in (256, 64):  # 4 steps, then 16 steps
         set_seed(0)
         model = VAE(hidden=(64, 32))
         counter = SyncCounter(monkeypatch)
-        if train == "train_vae":
-            train_vae(model, x[:1024], epochs=1, batch_size=batch_size, device="cpu", progress=False)
-        else:
-            train_together([model, VAE(hidden=(64, 32))], x[:1024], betas=[1.0, 0.0], epochs=1,
-                           batch_size=batch_size, device="cpu", progress=False)
+        train_vae(model, x[:1024], epochs=1, batch_size=batch_size, device="cpu", progress=False)
         counts[batch_size] = counter.count
         monkeypatch.undo()
     assert counts[256] == counts[64] <= 6, counts

@@ -19,9 +19,8 @@ import torch
 
 from . import _checks, published
 from .data import fingerprint
-from .ensemble import train_together
 from .models import VAE
-from .training import pick_device, set_seed, training_arguments
+from .training import pick_device, set_seed, train_vae, training_arguments
 
 FORMAT = "vae_utils.checkpoint.v2"
 MAX_PARAMETERS = 50_000_000  # far above the book's models (about 1.1 million weights)
@@ -215,9 +214,10 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
     For each :math:`\beta`: the checkpoint at ``paths[beta]`` if it was trained with exactly these
     settings and data; else, with ``use_published``, the book's published weights of that name
     (:mod:`vae_utils.published`), checked against their SHA-256 sum and these settings, then saved
-    at ``paths[beta]``; else it is trained here. The models left to train are trained together
-    (:func:`~vae_utils.ensemble.train_together`), each from ``set_seed(seed)``: as each would be
-    trained alone. A checkpoint that cannot be read (truncated, corrupt) is trained again.
+    at ``paths[beta]``; else it is trained here. The models left to train are trained one after
+    another with :func:`~vae_utils.training.train_vae`, each from ``set_seed(seed)``, and saved when
+    all are trained (an interrupted sweep saves nothing). A checkpoint that cannot be read
+    (truncated, corrupt) is trained again.
     Where ``paths[beta]``'s folder cannot be written (a read-only mount), checkpoints go to
     :func:`fallback_folder`, or stay in memory if that cannot be written either. Lines say where
     every model came from.
@@ -270,16 +270,15 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
     if missing:
         for beta, (_, reason) in missing.items():
             print(f"beta={beta:g}: training here ({reason})")
-        models = []
-        for _ in missing:
+        for beta in missing:
             set_seed(seed)  # the same initial weights for every beta
-            models.append(VAE(latent_dim=latent_dim))
-        histories = train_together(models, images, betas=list(missing), epochs=epochs, batch_size=batch_size, lr=lr,
-                                   seed=seed, likelihood=likelihood, progress=progress)
-        for (beta, (target, _)), model, history in zip(missing.items(), models, histories):
-            if target is not None:
-                save_checkpoint(target, model, history, wanted[beta])
+            model = VAE(latent_dim=latent_dim)
+            history = train_vae(model, images, epochs=epochs, beta=beta, batch_size=batch_size, lr=lr, seed=seed,
+                                likelihood=likelihood, progress=progress)
             result[beta] = Checkpoint(model, history, wanted[beta])
+        for beta, (target, _) in missing.items():  # saved once all are trained: an interrupted sweep saves nothing
+            if target is not None:
+                save_checkpoint(target, *result[beta])
     return {beta: result[beta] for beta in paths}
 
 

@@ -6,8 +6,8 @@ For one image, :math:`-\mathrm{ELBO} = \underbrace{-\mathbb E_q \log p_\theta(x 
 of a decoder with :math:`\sigma_x = 1`, minus the constant :math:`\tfrac D2 \log 2\pi`).
 
 Each function sums over an image's pixels (the last three dimensions) or a code's coordinates
-(the last one) and averages over the batch: ``[N, ...]`` gives one number, ``[K, N, ...]`` (K
-stacked models, see :mod:`vae_utils.ensemble`) gives K numbers. The formulas trust their callers:
+(the last one) and averages over the batch: ``[N, ...]`` gives one number, ``[K, N, ...]`` (the
+outputs of K models stacked along a first axis) gives K numbers. The formulas trust their callers:
 the model and the training loop check the data where it enters.
 """
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The training loop.
 
 The data stay in memory as one tensor; each epoch draws a seeded permutation and slices
-batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains a single
-VAE (:func:`train_vae`) or K stacked ones (:func:`vae_utils.ensemble.train_together`).
+batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains one VAE at a
+time (:func:`train_vae`, which checks the arguments first); a :math:`\beta` sweep is one ``train_vae``
+per model (:func:`vae_utils.checkpoints.load_or_train_sweep`).
 """
 from __future__ import annotations
 
@@ -63,78 +64,65 @@ def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progres
             _checks.flag(progress, "progress"), pick_device(device))
 
 
-def fit(net: nn.Module, data: torch.Tensor, beta: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
-        seed: int, likelihood: str, progress: bool, names: list[str], desc: str) -> list[dict[str, list[float]]]:
-    r"""The one training loop: minimise reconstruction + :math:`\beta` KL with Adam.
+def fit(model: nn.Module, data: torch.Tensor, beta: float, *, epochs: int, batch_size: int, lr: float, seed: int,
+        likelihood: str, progress: bool) -> dict[str, list[float]]:
+    r"""The training loop: minimise reconstruction + :math:`\beta` KL with Adam; return the per-epoch history.
 
-    ``net(x)`` returns ``(x_hat, mu, logvar)`` for K models, with a leading model axis when K > 1
-    (K = 1 for a single VAE); ``beta`` holds the K values; ``data`` are checked images on the
-    net's device and dtype. Per epoch: a seeded permutation of the images, batches in that order,
-    one reparametrised sample per image from torch's global generator (seeded with ``seed``), and
-    one host sync at the end of the epoch, which checks each model's loss and weights. ``names``
-    say who each model is in an error message, ``desc`` labels the progress bar. If a loss or a
-    weight is not finite, the net is restored to its weights before that epoch, left in eval mode, and
-    :class:`TrainingDiverged` says which model, where, and what to try.
+    ``data`` are checked images on the model's device and dtype. Per epoch: a seeded permutation of
+    the images, batches in that order, one reparametrised sample per image from torch's global
+    generator (seeded with ``seed``), and one host sync at the end of the epoch, which checks the
+    loss and the weights. If either is not finite, the model is restored to its weights before that
+    epoch, left in eval mode, and :class:`TrainingDiverged` says where and what to try.
     :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) says in one line that training stopped.
     """
-    K = len(names)
     order = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    parameters = [p for p in net.parameters() if p.requires_grad]
+    parameters = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(parameters, lr=lr)
-    histories = [{"loss": [], "recon": [], "kl": []} for _ in range(K)]
-    bar = progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress)
+    history = {"loss": [], "recon": [], "kl": []}
+    bar = progress_bar(range(epochs), desc=f"beta={beta:g}", unit="epoch", disable=not progress)
     try:
-        _epochs(net, data, beta, bar, optimiser, parameters, order, histories, batch_size=batch_size, lr=lr,
-                likelihood=likelihood, names=names)
+        _epochs(model, data, beta, bar, optimiser, parameters, order, history, batch_size=batch_size, lr=lr,
+                likelihood=likelihood)
     except KeyboardInterrupt:
-        net.eval()
-        done = len(histories[0]["loss"])
+        model.eval()
+        done = len(history["loss"])
         # `from None`: the reader sees this one line, not the interrupted frames inside torch.autograd.
-        raise TrainingInterrupted(f"training of {desc} was stopped after {done} of {epochs} epochs: nothing was "
-                                  "saved; run the cell again to train from the start") from None
+        raise TrainingInterrupted(f"training of beta={beta:g} was stopped after {done} of {epochs} epochs: nothing "
+                                  "was saved; run the cell again to train from the start") from None
     finally:
         bar.close()
-    net.eval()
-    return histories
+    model.eval()
+    return history
 
 
-def _epochs(net, data, beta, bar, optimiser, parameters, order, histories, *, batch_size, lr, likelihood, names):
-    """The epochs of :func:`fit`, appending to ``histories``."""
-    n, K = data.shape[0], len(names)
+def _epochs(model, data, beta, bar, optimiser, parameters, order, history, *, batch_size, lr, likelihood):
+    """The epochs of :func:`fit`, appending to ``history``."""
+    n = data.shape[0]
     for epoch in bar:
-        net.train()
-        before = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        totals = torch.zeros(K, 3, device=data.device, dtype=torch.float64)  # float64: no overflow of the sum
+        model.train()
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        totals = torch.zeros(3, device=data.device, dtype=torch.float64)  # float64: no overflow of the sum
         steps = []
         for batch in torch.randperm(n, generator=order).to(data.device).split(batch_size):
             x = data[batch]
-            loss, recon, kl = vae_loss(*_reorder(net(x), x), beta=beta, likelihood=likelihood)
+            x_hat, mu, logvar = model(x)
+            loss, recon, kl = vae_loss(x_hat, x, mu, logvar, beta=beta, likelihood=likelihood)
             optimiser.zero_grad(set_to_none=True)
-            loss.sum().backward()
+            loss.backward()
             optimiser.step()
-            totals += torch.stack([loss, recon, kl], -1).detach().reshape(K, 3).double() * len(batch)
-            steps.append(loss.detach().reshape(K))
-        # Per model: are all its weights finite? (stacked weights carry the models along dimension 0)
-        weights_ok = torch.stack([torch.isfinite(p.detach()).reshape(K, -1).all(1) for p in parameters]).all(0)
-        values = torch.cat([(totals / n).flatten(), weights_ok.double()]).tolist()  # the one host sync
-        means, ok = values[:3 * K], values[3 * K:]
-        bad = [k for k in range(K) if not ok[k] or not all(map(math.isfinite, means[3 * k:3 * k + 3]))]
-        if bad:
-            net.load_state_dict(before)
-            net.eval()
-            raise TrainingDiverged(_divergence(epoch, torch.stack(steps)[:, bad[0]].tolist(), names[bad[0]], lr,
-                                               weights_ok=bool(ok[bad[0]])))
-        for k, history in enumerate(histories):
-            for j, key in enumerate(("loss", "recon", "kl")):
-                history[key].append(means[3 * k + j])
-        if K == 1:
-            bar.set_postfix(recon=f"{means[1]:.2f}", kl=f"{means[2]:.2f}")
-
-
-def _reorder(out, x):
-    x_hat, mu, logvar = out
-    return x_hat, x, mu, logvar
+            totals += torch.stack([loss, recon, kl]).detach().double() * len(batch)
+            steps.append(loss.detach())
+        weights_ok = torch.stack([torch.isfinite(p.detach()).all() for p in parameters]).all()
+        *means, ok = torch.cat([totals / n, weights_ok.double().reshape(1)]).tolist()  # the one host sync
+        if not ok or not all(map(math.isfinite, means)):
+            model.load_state_dict(before)
+            model.eval()
+            raise TrainingDiverged(_divergence(epoch, torch.stack(steps).tolist(), f"the model with beta={beta:g}",
+                                               lr, weights_ok=bool(ok)))
+        for key, value in zip(("loss", "recon", "kl"), means):
+            history[key].append(value)
+        bar.set_postfix(recon=f"{means[1]:.2f}", kl=f"{means[2]:.2f}")
 
 
 def _divergence(epoch: int, step_losses: list[float], who: str, lr: float, weights_ok: bool) -> str:
@@ -185,9 +173,7 @@ def train_vae(
     p = next(model.parameters())
     model._inputs_checked = True  # the images were checked above, once
     try:
-        (history,) = fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr,
-                         seed=seed, likelihood=likelihood, progress=progress, names=["the model"],
-                         desc=f"beta={beta:g}")
+        return fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                   likelihood=likelihood, progress=progress)
     finally:
         model._inputs_checked = False
-    return history
