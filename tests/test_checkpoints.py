@@ -230,6 +230,36 @@ def test_unusable_checkpoint_files_and_names_are_named_value_errors(tmp_path, tr
         load_or_train(tmp_path, train_x[:16], beta=1.0, epochs=1, progress=False)
 
 
+nan = float("nan")
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"path": None}, "path"), ({"path": 123}, "path"), ({"path": ""}, "path"),
+    ({"images": None}, "images"), ({"images": torch.rand(8, 784)}, "images"),
+    ({"images": torch.rand(8, 1, 28, 28) * 255}, "images"), ({"images": torch.full((8, 1, 28, 28), nan)}, "images"),
+    ({"beta": -1.0}, "beta"), ({"beta": nan}, "beta"), ({"beta": "1"}, "beta"),
+    ({"epochs": 0}, "epochs"), ({"epochs": 1.5}, "epochs"), ({"seed": -1}, "seed"), ({"seed": 2**40}, "seed"),
+    ({"lr": 0.0}, "lr"), ({"lr": 11.0}, "lr"), ({"batch_size": 0}, "batch_size"),
+    ({"likelihood": "poisson"}, "likelihood"), ({"use_published": "no"}, "use_published"),
+    ({"progress": "no"}, "progress"), ({"latent_dim": 0}, "latent_dim"), ({"latent_dim": 2.5}, "latent_dim"),
+])
+def test_load_or_train_refuses_bad_arguments_naming_them(tmp_path, x, kwargs, name):
+    call = {"path": tmp_path / "m.pt", "images": x[:16], "beta": 1.0, "epochs": 1, "progress": False,
+            "use_published": False, **kwargs}
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        load_or_train(**call)
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("paths, name", [
+    ({}, "paths"), ("m.pt", "paths"), ({1.0: None}, r"paths\[1.0\]"), ({1.0: 3}, r"paths\[1.0\]"),
+])
+def test_load_or_train_sweep_refuses_bad_paths_naming_them(tmp_path, x, paths, name):
+    paths = {b: tmp_path / p if isinstance(p, str) else p for b, p in paths.items()} if isinstance(paths, dict) else paths
+    with pytest.raises(ValueError, match=rf"^{name}"):
+        checkpoints.load_or_train_sweep(paths, x[:16], epochs=1, progress=False, use_published=False)
+
+
 def test_threads_saving_the_same_checkpoint_never_collide(tmp_path, tiny_vae):
     errors = []
 

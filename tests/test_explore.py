@@ -125,14 +125,38 @@ def test_static_html_over_budget_is_refused(models):
         static_explorer(noisy, grid=120)
 
 
+nan = float("nan")
+X = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda m: latent_explorer({}), "^models must"),
+    (lambda m: latent_explorer(None), "^models must"),
+    (lambda m: latent_explorer([m["with KL"]]), "^models must"),
+    (lambda m: static_explorer({"a": "x"}), r"^models\['a'\] must be a vae_utils.models.VAE"),
+    (lambda m: path_explorer({"a": torch.nn.Linear(2, 2)}, X), r"^models\['a'\] must be a vae_utils.models.VAE"),
     (lambda m: latent_explorer({"a": VAE(latent_dim=3).eval()}), r"latent_dim=2"),
     (lambda m: latent_explorer({"a": VAE()}), "training mode"),
-    (lambda m: latent_explorer(m, ranges={"with KL": ((0, float("inf")), (0, 1))}), r"^ranges\['with KL'\]\[0\]"),
+    (lambda m: latent_explorer(m, images=X * 255), "^images .*divide raw pixels by 255"),
+    (lambda m: static_explorer(m, images=torch.full((4, 1, 28, 28), nan)), "^images"),
+    (lambda m: latent_explorer(m, images=X.flatten(1)), "^images"),
+    (lambda m: path_explorer(m, None), "^images"),
     (lambda m: latent_explorer(m, labels=torch.zeros(3, dtype=torch.int64)), "^labels need images"),
+    (lambda m: latent_explorer(m, X, labels=torch.zeros(3, dtype=torch.int64)), "^labels"),  # 3 labels, 4 images
+    (lambda m: static_explorer(m, images=X, labels=torch.zeros(4)), "^labels"),
+    (lambda m: latent_explorer(m, X, labels=torch.full((4,), 12)), "^labels"),
+    (lambda m: latent_explorer(m, ranges={"with KL": ((0, float("inf")), (0, 1))}), r"^ranges\['with KL'\]\[0\]"),
+    (lambda m: static_explorer(m, ranges={"with KL": ((0, 1), (1, 0))}), r"^ranges\['with KL'\]\[1\]"),
+    (lambda m: latent_explorer(m, ranges={"with KL": "ab"}), r"^ranges\['with KL'\]"),
+    (lambda m: latent_explorer(m, ranges={"With KL": ((0, 1), (0, 1))}), "^ranges names no model"),
+    (lambda m: latent_explorer(m, ranges="with KL"), "^ranges"),
     (lambda m: static_explorer(m, grid=1), "^grid"),
-    (lambda m: path_explorer(m, torch.zeros(4, 1, 28, 28), start=4), "^start"),
+    (lambda m: static_explorer(m, grid=2.5), "^grid"),
+    (lambda m: static_explorer(m, grid=True), "^grid"),
+    (lambda m: path_explorer(m, X, start=4), "^start"),
+    (lambda m: path_explorer(m, X, start=-1), "^start"),
+    (lambda m: path_explorer(m, X, start=True), "^start"),
+    (lambda m: path_explorer(m, X, end=1.5), "^end"),
 ])
 def test_bad_input_is_refused_clearly(models, make, message):
     with pytest.raises(ValueError, match=message):

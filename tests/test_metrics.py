@@ -93,6 +93,27 @@ def test_report_claims_prints_and_fails_on_a_false_claim(capsys):
         report_claims({}, measured={})
 
 
+@pytest.mark.parametrize("claims", [None, {}, ["a holds"], {"a holds": 1}, {"a holds": 0.7}, {"a holds": "True"},
+                                    {"a holds": torch.tensor([True, False])}, {"a holds": None}])
+def test_report_claims_refuses_what_is_not_a_claim_and_its_boolean(claims, capsys):
+    """A claim that is not a boolean would print and pass as true (bool(0.7) is True): refused, and
+    nothing is printed."""
+    from vae_utils.metrics import report_claims
+
+    with pytest.raises(ValueError, match="^claims"):
+        report_claims(claims, measured={})
+    assert capsys.readouterr().out == ""
+
+
+def test_report_claims_takes_numpy_and_torch_booleans(capsys):
+    import numpy as np
+
+    from vae_utils import metrics
+
+    metrics.report_claims({"numpy says": np.bool_(True), "torch says": torch.tensor(True)}, measured={})
+    assert capsys.readouterr().out == "numpy says: True\ntorch says: True\n"  # they print as True: they are
+
+
 def test_float64_is_accepted_by_the_metrics_and_the_figures(train_x, digits, small_vae):
     from vae_utils import latent, metrics, plotting
 
