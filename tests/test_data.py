@@ -104,9 +104,11 @@ def test_binarize_uses_a_fixed_threshold(digits):
     assert set(b.unique().tolist()) == {0.0, 1.0} and b.dtype == x.dtype
     assert torch.equal(b, (x[:100] > 0.5).float())
     assert torch.equal(binarize(x[:100], threshold=0.2), (x[:100] > 0.2).float())
-    for bad in (0.0, 1.0, float("nan"), "0.5"):
+    for bad in (0.0, 1.0, 2.0, float("nan")):  # every pixel, or none, would be 1
         with pytest.raises(ValueError, match="^threshold"):
             binarize(x[:10], threshold=bad)
+    with pytest.raises(ValueError, match="^images .*divide raw pixels by 255"):
+        binarize(x[:10] * 255)  # every pixel that is not black would be 1
 
 
 class _Trickle(http.server.BaseHTTPRequestHandler):

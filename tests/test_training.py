@@ -269,5 +269,3 @@ def test_chapter_epochs(monkeypatch):
     assert vae_utils.chapter_epochs(60000, quick=False) == 20
     monkeypatch.setenv(vae_utils.QUICK_ENV, "1")
     assert vae_utils.chapter_epochs(4000) == 20
-    with pytest.raises(ValueError, match="^n_train"):
-        vae_utils.chapter_epochs(0)
