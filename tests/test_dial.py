@@ -11,7 +11,7 @@ from PIL import Image
 
 from vae_utils import dial, set_seed
 from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
-from vae_utils.explore import MAX_STATIC_BYTES
+from vae_utils._checks import LIMITS
 from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
 from vae_utils.metrics import summarize, train_digit_classifier
@@ -70,7 +70,7 @@ def test_live_dial_swaps_the_frames_bytes(sweep):
 def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
     _, _, frames, _ = sweep
     page = static_beta_dial(frames).data
-    assert len(page.encode()) <= MAX_STATIC_BYTES
+    assert len(page.encode()) <= LIMITS["page_bytes"]
     assert "http" not in page and "<script src" not in page
     data = json.loads(re.search(r"const data = (\{.*?\});\n", page, re.S).group(1))
     for entry, frame in zip(data["frames"], frames):
@@ -129,7 +129,7 @@ def test_dial_stops_rendering_at_the_page_budget(monkeypatch, digits, small_vae)
     rendered = []
     real = dial.render_density
     monkeypatch.setattr(dial, "render_density", lambda *a, **k: rendered.append(1) or real(*a, **k))
-    monkeypatch.setattr(dial, "MAX_STATIC_BYTES", 16_384 + 1000)
+    monkeypatch.setitem(LIMITS, "page_bytes", 16_384 + 1000)
     with pytest.raises(ValueError, match=r"^models: the first 1 of 3 frames"):
         dial_frames(models, xt[:50], yt[:50], {b: summary for b in models}, grid=3, n_strip=2)
     assert rendered == [1]
