@@ -8,7 +8,7 @@ Every check there raises ``ValueError`` whose message starts with the argument's
 what was expected, so a reader sees at once which call was wrong. Nothing is clipped or guessed.
 The helpers behind the doors trust their callers and let torch report what does not fit.
 
-``LIMITS`` is every limit the package sets, in one table.
+``LIMITS`` is every limit the package sets on what it is given, in one table.
 """
 from __future__ import annotations
 
