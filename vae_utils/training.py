@@ -17,6 +17,7 @@ from . import _checks
 from .book import progress_bar
 from .losses import LIKELIHOODS, vae_loss
 
+
 class TrainingDiverged(RuntimeError):
     """The loss or the weights became NaN or infinite during training (too large a learning rate, most often)."""
 
