@@ -84,10 +84,16 @@ def test_partial_cache_offline_says_what_to_delete(tmp_path, digits, monkeypatch
     assert "network" not in str(err.value)  # the network was never checked: say what was found
 
 
-@pytest.mark.parametrize("kwargs, name", [({"split": "validation"}, "split"), ({"source": "kaggle"}, "source")])
+@pytest.mark.parametrize("kwargs, name", [
+    ({"split": "validation"}, "split"), ({"split": None}, "split"), ({"split": True}, "split"),
+    ({"source": "kaggle"}, "source"), ({"source": 3}, "source"),
+    ({"root": 123}, "root"), ({"root": ""}, "root"), ({"root": True}, "root"),
+    ({"download_deadline": 0}, "download_deadline"), ({"download_deadline": -1.0}, "download_deadline"),
+    ({"download_deadline": float("nan")}, "download_deadline"), ({"download_deadline": "5"}, "download_deadline"),
+])
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
-        load_mnist(**kwargs)
+        load_mnist(**{"split": "test", "source": "offline", **kwargs})
 
 
 def test_binarize_uses_a_fixed_threshold(digits):
@@ -98,9 +104,11 @@ def test_binarize_uses_a_fixed_threshold(digits):
     assert set(b.unique().tolist()) == {0.0, 1.0} and b.dtype == x.dtype
     assert torch.equal(b, (x[:100] > 0.5).float())
     assert torch.equal(binarize(x[:100], threshold=0.2), (x[:100] > 0.2).float())
-    for bad in (0.0, 1.0, float("nan"), "0.5"):
+    for bad in (0.0, 1.0, 2.0, float("nan")):  # every pixel, or none, would be 1
         with pytest.raises(ValueError, match="^threshold"):
             binarize(x[:10], threshold=bad)
+    with pytest.raises(ValueError, match="^images .*divide raw pixels by 255"):
+        binarize(x[:10] * 255)  # every pixel that is not black would be 1
 
 
 class _Trickle(http.server.BaseHTTPRequestHandler):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from vae_utils import dial, set_seed
 from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
-from vae_utils.explore import MAX_STATIC_BYTES
+from vae_utils._checks import LIMITS
 from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
 from vae_utils.metrics import summarize, train_digit_classifier
@@ -70,7 +70,7 @@ def test_live_dial_swaps_the_frames_bytes(sweep):
 def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
     _, _, frames, _ = sweep
     page = static_beta_dial(frames).data
-    assert len(page.encode()) <= MAX_STATIC_BYTES
+    assert len(page.encode()) <= LIMITS["page_bytes"]
     assert "http" not in page and "<script src" not in page
     data = json.loads(re.search(r"const data = (\{.*?\});\n", page, re.S).group(1))
     for entry, frame in zip(data["frames"], frames):
@@ -81,13 +81,36 @@ def test_static_dial_is_self_contained_and_carries_the_same_frames(sweep):
     assert 'id="' not in page, "no element ids: the same dial shown twice must start twice"
 
 
+def _frames(s, **changes):
+    """dial_frames of the sweep, with some of its arguments changed."""
+    models, summaries, _, (x, y) = s
+    call = {"models": models, "images": x, "labels": y, "summaries": summaries, "grid": 3, "n_strip": 2, **changes}
+    return dial_frames(**call)
+
+
 @pytest.mark.parametrize("make, message", [
-    (lambda s: dial_frames({1.0: s[0][1.0]}, *s[3], {1.0: s[1][1.0]}), "^models"),
-    (lambda s: dial_frames(s[0], *s[3], {0.0: s[1][0.0]}), "^summaries"),
-    (lambda s: dial_frames(s[0], s[3][0], None, s[1]), "^labels"),
+    (lambda s: _frames(s, models={1.0: s[0][1.0]}), "^models must be a dict of at least two"),
+    (lambda s: _frames(s, models=None), "^models must"),
+    (lambda s: _frames(s, models={0.0: s[0][0.0], 1.0: "x"}), r"^models\[1.0\] must be a vae_utils.models.VAE"),
+    (lambda s: _frames(s, models={0.0: s[0][0.0], 1.0: VAE(latent_dim=3)}), r"^models\[1.0\] must have latent_dim=2"),
+    (lambda s: _frames(s, models={-1.0: s[0][0.0], 1.0: s[0][1.0]}), "^models key -1.0"),
+    (lambda s: _frames(s, models={float("nan"): s[0][0.0], 1.0: s[0][1.0]}), "^models key nan"),
+    (lambda s: _frames(s, images=s[3][0] * 255), "^images .*divide raw pixels by 255"),
+    (lambda s: _frames(s, images=None), "^images"),
+    (lambda s: _frames(s, labels=None), "^labels"),
+    (lambda s: _frames(s, labels=s[3][1][:10]), "^labels"),
+    (lambda s: _frames(s, summaries={0.0: s[1][0.0]}), "^summaries"),
+    (lambda s: _frames(s, summaries={b: {"kl": 1.0} for b in BETAS}), "^summaries"),
+    (lambda s: _frames(s, grid=1), "^grid"),
+    (lambda s: _frames(s, grid=41), "^grid"),
+    (lambda s: _frames(s, n_strip=0), "^n_strip"),
+    (lambda s: _frames(s, n_strip=41), "^n_strip"),
+    (lambda s: _frames(s, seed=-1), "^seed"),
     (lambda s: beta_dial([]), "^frames"),
+    (lambda s: beta_dial(None), "^frames"),
     (lambda s: static_beta_dial(["x", "y"]), "^frames"),
-    (lambda s: beta_dial([s[2][0], s[2][0]]), "^frames must have one frame per beta"),
+    (lambda s: beta_dial([s[2][0], s[2][0]]), r"^frames must .*one (frame )?per beta"),
+    (lambda s: static_beta_dial([s[2][0], s[2][0]]), r"^frames must .*one (frame )?per beta"),
 ])
 def test_bad_input_is_refused_clearly(sweep, make, message):
     with pytest.raises(ValueError, match=message):
@@ -106,7 +129,7 @@ def test_dial_stops_rendering_at_the_page_budget(monkeypatch, digits, small_vae)
     rendered = []
     real = dial.render_density
     monkeypatch.setattr(dial, "render_density", lambda *a, **k: rendered.append(1) or real(*a, **k))
-    monkeypatch.setattr(dial, "MAX_STATIC_BYTES", 16_384 + 1000)
+    monkeypatch.setitem(LIMITS, "page_bytes", 16_384 + 1000)
     with pytest.raises(ValueError, match=r"^models: the first 1 of 3 frames"):
         dial_frames(models, xt[:50], yt[:50], {b: summary for b in models}, grid=3, n_strip=2)
     assert rendered == [1]

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from vae_utils import pictures, set_seed
-from vae_utils.explore import MAX_STATIC_BYTES, latent_explorer, path_explorer, static_explorer
+from vae_utils._checks import LIMITS
+from vae_utils.explore import latent_explorer, path_explorer, static_explorer
 from vae_utils.pictures import decode_uint8
 from vae_utils.pictures import enlarge as _enlarge
 from vae_utils.latent import latent_grid
@@ -85,7 +86,7 @@ def parse_static(html: str) -> dict:
 def test_static_html_is_self_contained_small_and_exact(models, boxes, small_batch):
     x, y = small_batch
     html = static_explorer(models, grid=9, images=x, labels=y, ranges=boxes).data
-    assert len(html.encode()) <= MAX_STATIC_BYTES
+    assert len(html.encode()) <= LIMITS["page_bytes"]
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # no other hosts
     assert "<script src" not in html and "http" not in html
     data = parse_static(html)
@@ -107,7 +108,7 @@ def test_static_html_is_self_contained_small_and_exact(models, boxes, small_batc
 
 def test_static_html_within_budget_at_the_default_grid(models, small_batch):
     x, y = small_batch
-    assert len(static_explorer(models, images=x, labels=y).data.encode()) <= MAX_STATIC_BYTES
+    assert len(static_explorer(models, images=x, labels=y).data.encode()) <= LIMITS["page_bytes"]
 
 
 def test_static_html_is_deterministic_and_has_no_element_ids(models, boxes):
@@ -125,14 +126,37 @@ def test_static_html_over_budget_is_refused(models):
         static_explorer(noisy, grid=120)
 
 
+nan = float("nan")
+X = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda m: latent_explorer({}), "^models must"),
+    (lambda m: latent_explorer(None), "^models must"),
+    (lambda m: latent_explorer([m["with KL"]]), "^models must"),
+    (lambda m: static_explorer({"a": "x"}), r"^models\['a'\] must be a vae_utils.models.VAE"),
+    (lambda m: path_explorer({"a": torch.nn.Linear(2, 2)}, X), r"^models\['a'\] must be a vae_utils.models.VAE"),
     (lambda m: latent_explorer({"a": VAE(latent_dim=3).eval()}), r"latent_dim=2"),
-    (lambda m: latent_explorer({"a": VAE()}), "training mode"),
-    (lambda m: latent_explorer(m, ranges={"with KL": ((0, float("inf")), (0, 1))}), r"^ranges\['with KL'\]\[0\]"),
+    (lambda m: latent_explorer(m, images=X * 255), "^images .*divide raw pixels by 255"),
+    (lambda m: static_explorer(m, images=torch.full((4, 1, 28, 28), nan)), "^images"),
+    (lambda m: latent_explorer(m, images=X.flatten(1)), "^images"),
+    (lambda m: path_explorer(m, None), "^images"),
     (lambda m: latent_explorer(m, labels=torch.zeros(3, dtype=torch.int64)), "^labels need images"),
+    (lambda m: latent_explorer(m, X, labels=torch.zeros(3, dtype=torch.int64)), "^labels"),  # 3 labels, 4 images
+    (lambda m: static_explorer(m, images=X, labels=torch.zeros(4)), "^labels"),
+    (lambda m: latent_explorer(m, X, labels=torch.full((4,), 12)), "^labels"),
+    (lambda m: latent_explorer(m, ranges={"with KL": ((0, float("inf")), (0, 1))}), r"^ranges\['with KL'\]\[0\]"),
+    (lambda m: static_explorer(m, ranges={"with KL": ((0, 1), (1, 0))}), r"^ranges\['with KL'\]\[1\]"),
+    (lambda m: latent_explorer(m, ranges={"with KL": "ab"}), r"^ranges\['with KL'\]"),
+    (lambda m: latent_explorer(m, ranges={"With KL": ((0, 1), (0, 1))}), "^ranges names no model"),
+    (lambda m: latent_explorer(m, ranges="with KL"), "^ranges"),
     (lambda m: static_explorer(m, grid=1), "^grid"),
-    (lambda m: path_explorer(m, torch.zeros(4, 1, 28, 28), start=4), "^start"),
+    (lambda m: static_explorer(m, grid=2.5), "^grid"),
+    (lambda m: static_explorer(m, grid=True), "^grid"),
+    (lambda m: path_explorer(m, X, start=4), "^start"),
+    (lambda m: path_explorer(m, X, start=-1), "^start"),
+    (lambda m: path_explorer(m, X, start=True), "^start"),
+    (lambda m: path_explorer(m, X, end=1.5), "^end"),
 ])
 def test_bad_input_is_refused_clearly(models, make, message):
     with pytest.raises(ValueError, match=message):
@@ -161,7 +185,7 @@ def test_explorer_size_is_decided_before_any_decoding(noisy_models, monkeypatch)
         explore.static_explorer(noisy_models, grid=80)
     assert calls == []
     page = explore.static_explorer(noisy_models).data  # the default fits any two models
-    assert len(page.encode()) <= explore.MAX_STATIC_BYTES
+    assert len(page.encode()) <= LIMITS["page_bytes"]
     assert re.search(r"on a \d+ × \d+ grid per model, (16|256) grey levels", page)
 
 
@@ -194,7 +218,7 @@ def test_static_explorer_keeps_the_order_of_number_like_names(small_vae):
 
 
 def test_overlong_model_names_are_a_named_value_error(small_vae):
-    with pytest.raises(ValueError, match="^models' names must"):
+    with pytest.raises(ValueError, match="^models: 1 models with these names cannot fit"):
         static_explorer({"n" * 700_000: small_vae().eval()}, grid=3)
 
 

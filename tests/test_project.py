@@ -303,3 +303,43 @@ def test_contributing_names_what_the_extensions_rely_on():
     for internal in ("app.registry.translation_handlers", "myst_nb.sphinx_", "MathJax.Hub", "typesetPromise",
                      "jb-print-docs-body", "pst-back-to-top", "doc-biblioentry", "document-"):
         assert (internal in section) == (internal in code), internal
+
+
+def test_argument_checks_stay_at_the_door():
+    """Under 10 % of vae_utils' code lines check arguments (issue #29): the doors where a reader's
+    data or choice enters check it, the helpers behind them trust their callers.
+    `python -m benchmarks.check_share` says where the checks are."""
+    import ast
+
+    from benchmarks.check_share import FILES_AND_ENVIRONMENT, check_share
+
+    result = check_share(ROOT / "vae_utils")
+    assert result["share"] < 0.10, (f"{result['checks'] - result['files']} of {result['code']} code lines are "
+                                    f"argument checks ({result['share']:.1%}); see python -m benchmarks.check_share")
+    for module, names in FILES_AND_ENVIRONMENT.items():  # what is counted apart is there
+        tree = ast.parse((ROOT / "vae_utils" / f"{module}.py").read_text())
+        assert names <= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}, module
+
+
+def test_the_check_counter_counts_guards_and_calls_into_checks():
+    from benchmarks.check_share import check_lines, code_lines
+
+    source = '''"""A module."""
+from . import _checks
+
+
+def f(x, n):
+    """A docstring is not code."""
+    # nor is a comment
+    if n < 0:
+        raise ValueError(
+            "n must be >= 0")
+    x = _checks.images(x, "x")
+    if n > 3:
+        n = 3
+    else:
+        raise TypeError("odd")
+    return x
+'''
+    assert sorted(code_lines(source)) == [2, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+    assert sorted(check_lines(source)) == [8, 9, 10, 11]  # the guard and the call; not an if that goes on

@@ -202,27 +202,41 @@ def test_auto_device_picks_cuda_when_present(monkeypatch):
         pick_device("tpu")
 
 
+nan, inf = float("nan"), float("inf")
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        ({"epochs": 0}, "epochs"),
-        ({"epochs": 1, "beta": -0.5}, "beta"),
-        ({"epochs": 1, "batch_size": 0}, "batch_size"),
-        ({"epochs": 1, "lr": 0.0}, "lr"),
-        ({"epochs": 1, "seed": -1}, "seed"),
-        ({"epochs": 1, "likelihood": "poisson"}, "likelihood"),
+        ({"epochs": 0}, "epochs"), ({"epochs": 2.5}, "epochs"), ({"epochs": True}, "epochs"),
+        ({"epochs": None}, "epochs"),
+        ({"beta": -0.5}, "beta"), ({"beta": nan}, "beta"), ({"beta": inf}, "beta"), ({"beta": "1"}, "beta"),
+        ({"batch_size": 0}, "batch_size"), ({"batch_size": "128"}, "batch_size"),
+        ({"lr": 0.0}, "lr"), ({"lr": -1e-3}, "lr"), ({"lr": nan}, "lr"), ({"lr": 11.0}, "lr"),
+        ({"seed": -1}, "seed"), ({"seed": 2**40}, "seed"), ({"seed": 1.5}, "seed"), ({"seed": None}, "seed"),
+        ({"likelihood": "poisson"}, "likelihood"), ({"likelihood": None}, "likelihood"),
+        ({"device": "tpu"}, "device"), ({"device": None}, "device"), ({"device": torch.device("meta")}, "device"),
+        ({"progress": "no"}, "progress"), ({"progress": 1}, "progress"),
     ],
 )
 def test_bad_arguments_name_themselves(train_images, tiny_vae, kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
-        train_vae(tiny_vae, train_images, progress=False, **kwargs)
+        train_vae(tiny_vae, train_images[:8], **{"epochs": 1, "progress": False, **kwargs})
+
+
+@pytest.mark.parametrize("images", [None, torch.rand(8, 784), torch.zeros(0, 1, 28, 28),
+                                    torch.full((8, 1, 28, 28), float("nan")), torch.randint(0, 2, (8, 1, 28, 28))])
+def test_bad_images_are_refused(tiny_vae, images):
+    with pytest.raises(ValueError, match="^images"):
+        train_vae(tiny_vae, images, epochs=1, progress=False)
 
 
 def test_bad_images_and_model(tiny_vae, train_images):
-    with pytest.raises(ValueError, match="^images"):
+    with pytest.raises(ValueError, match="^images .*divide raw pixels by 255"):
         train_vae(tiny_vae, train_images * 255, epochs=1)
-    with pytest.raises(ValueError, match="^model"):
-        train_vae(torch.nn.Linear(2, 2), train_images, epochs=1)
+    for model in (torch.nn.Linear(2, 2), None, "VAE"):
+        with pytest.raises(ValueError, match="^model must be a vae_utils.models.VAE"):
+            train_vae(model, train_images, epochs=1)
 
 
 def test_an_overflowing_lr_is_a_named_value_error(train_x, small_vae):
@@ -248,5 +262,3 @@ def test_chapter_epochs(monkeypatch):
     assert vae_utils.chapter_epochs(60000, quick=False) == 20
     monkeypatch.setenv(vae_utils.QUICK_ENV, "1")
     assert vae_utils.chapter_epochs(4000) == 20
-    with pytest.raises(ValueError, match="^n_train"):
-        vae_utils.chapter_epochs(0)

@@ -3,11 +3,8 @@ where trained models are kept, and progress bars."""
 from __future__ import annotations
 
 import os
-from numbers import Integral
 from pathlib import Path
 from typing import NamedTuple
-
-from . import _checks
 
 QUICK_ENV = "VAE_BOOK_QUICK"
 PROGRESS_ENV = "VAE_BOOK_PROGRESS"
@@ -43,10 +40,6 @@ def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
     20 epochs on any data. ``quick=None`` reads :func:`quick_mode`. Chapter 04 uses this too, so
     that a model it has to retrain is the model chapter 03 would have saved.
     """
-    if isinstance(n_train, bool) or not isinstance(n_train, Integral) or n_train < 1:
-        raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
-    if quick is not None and not isinstance(quick, bool):
-        raise ValueError(f"quick must be True, False or None, got {quick!r}")
     if quick if quick is not None else quick_mode():
         return 20
     return 60 if n_train <= 10_000 else 20
@@ -86,15 +79,8 @@ def progress_bar(iterable, **kwargs):
 def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train: int | None = None) -> Path:
     """``<root>/<quick|full>[/<n_train>-images]/<name>.pt``: quick-mode models never stand in for the
     book's, and models of the offline digits and of full MNIST never overwrite each other."""
-    _checks.text(name, "name", maximum=_checks.NAME_MAX)
-    if not all(c.isalnum() or c in " _-." for c in name) or name.startswith("."):
-        raise ValueError(f"name must be letters, digits, spaces, '_', '-' or '.' (not first), got {name!r}")
-    if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)) or str(root) == "":
-        raise ValueError(f"root must be a folder path, got {root!r}")
     folder = Path(root) / ("quick" if quick_mode() else "full")
     if n_train is not None:
-        if isinstance(n_train, bool) or not isinstance(n_train, Integral) or n_train < 1:
-            raise ValueError(f"n_train must be a positive number of images, got {n_train!r}")
         folder = folder / f"{int(n_train)}-images"
     return folder / f"{name.lower().replace(' ', '_')}.pt"
 

@@ -23,7 +23,6 @@ from .models import VAE
 from .training import pick_device, set_seed, train_vae, training_arguments
 
 FORMAT = "vae_utils.checkpoint.v2"
-MAX_PARAMETERS = 50_000_000  # far above the book's models (about 1.1 million weights)
 
 
 class Checkpoint(NamedTuple):
@@ -57,17 +56,14 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, history: dict, config: 
     """Write weights, their digest, the model's constructor arguments, the history and ``config``
     atomically: readers see the old file or the new one, never half of one.
 
-    ``config["model"]``, where given (:func:`training_config` writes it), must be the saved
-    model's own configuration: a checkpoint never names one architecture and holds another.
-    Temporary files left in the folder by an earlier save that was killed are removed."""
-    _checks.vae(model)
-    if isinstance(config, dict) and "model" in config and config["model"] != model.config:
-        raise ValueError(f"config: its model {config['model']} is not the saved model's {model.config}; "
-                         "pass model=... to training_config")
+    ``config["model"]``, where given (:func:`training_config` writes it), is meant to be the saved
+    model's own configuration: :func:`load_checkpoint` refuses a file that names one architecture
+    and holds another. Temporary files left in the folder by an earlier save that was killed are
+    removed."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "model_config": model.config, "state_dict": state, "digest": weights_digest(state),
                "history": _plain(history, "history"), "config": _plain(config, "config")}
-    path = Path(_checks.path(path))
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(path)
     # A name unique per call (process, thread and a random part), so concurrent writers never share it.
@@ -146,8 +142,6 @@ def _model_from(payload: dict, path: Path) -> VAE:
     except (TypeError, ValueError) as err:
         raise _malformed(path, f"its model_config {config} is not a VAE's: {err}") from None
     shapes = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
-    if sum(int(torch.tensor(s).prod()) for s in shapes.values()) > MAX_PARAMETERS:
-        raise _malformed(path, f"its model_config {config} asks for more than {MAX_PARAMETERS:,} weights")
     if shapes != {k: tuple(v.shape) for k, v in state.items()}:
         raise ValueError(f"path: the weights in {path} do not fit VAE(**{config}); delete it and train again")
     if weights_digest(state) != payload["digest"]:
@@ -168,7 +162,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     Refuses a file that is not a checkpoint of this format, weights that do not fit the stored
     configuration, weights whose digest differs (a corrupt or altered file) and weights that are
     not finite (a diverged run's), naming the file."""
-    path = Path(_checks.path(path))
+    path = Path(path)
     if path.is_dir():
         raise ValueError(f"path: {path} is a folder, not a checkpoint file")
     if not path.is_file():
@@ -195,8 +189,7 @@ def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int
     if model is None:
         with torch.device("meta"):  # the default model's configuration, without allocating its weights
             model = VAE()
-    config = _checks.vae(model).config
-    return {"model": config, "beta": _checks.finite_number(beta, "beta", minimum=0.0), "epochs": epochs, "seed": seed,
+    return {"model": model.config, "beta": float(beta), "epochs": epochs, "seed": seed,
             "lr": lr, "batch_size": batch_size, "likelihood": likelihood, "train_images": int(images.shape[0]),
             "data": fingerprint(images)}
 
@@ -224,8 +217,7 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
     """
     if not isinstance(paths, dict) or not paths:
         raise ValueError("paths must be a non-empty dict of beta -> checkpoint path")
-    _checks.flag(use_published, "use_published")
-    progress = _checks.flag(progress, "progress")
+    _checks.flag(use_published, "use_published")  # progress is checked by the training, if there is one
     with torch.device("meta"):  # the model's configuration, without allocating its weights
         skeleton = VAE(latent_dim=latent_dim)
     base = training_config(images, beta=0.0, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
@@ -235,7 +227,7 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
         path = Path(_checks.path(path, f"paths[{beta!r}]"))
         if path.is_dir():
             raise ValueError(f"paths[{beta!r}]: {path} is a folder, not a checkpoint file")
-        wanted[beta] = {**base, "beta": _checks.finite_number(beta, f"paths key {beta!r}", minimum=0.0)}
+        wanted[beta] = {**base, "beta": _checks.finite_number(beta, "beta (a key of paths)", minimum=0.0)}
         found, reason = _matching(path, wanted[beta])
         if found is None:
             if path.parent not in homes:
@@ -250,18 +242,11 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
             loaded.setdefault(path.parent, []).append(beta)
             continue
         if use_published and target is not None:
-            fetched, why = published.fetch(target.name, wanted[beta], target)
-            if fetched:
-                try:
-                    found = load_checkpoint(target)  # checks the weights' digest and that they are finite
-                    if found.config != wanted[beta]:
-                        raise ValueError("its own configuration differs from its manifest's")
-                    result[beta] = found
-                    print(f"beta={beta:g}: published weights from {why}, saved at {target}")
-                    continue
-                except ValueError as err:
-                    target.unlink()
-                    why = f"the published {target.name} was refused: {err}"
+            found, why = _published(target, wanted[beta])
+            if found is not None:
+                result[beta] = found
+                print(f"beta={beta:g}: published weights from {why}, saved at {target}")
+                continue
             reason += f"; {why}"
         missing[beta] = (target, reason)
     for folder, betas in loaded.items():
@@ -296,6 +281,22 @@ def _matching(path: Path, wanted: dict) -> tuple[Checkpoint | None, str]:
     return found, ""
 
 
+def _published(target: Path, wanted: dict) -> tuple[Checkpoint | None, str]:
+    """The book's published weights trained as ``wanted``, downloaded to ``target`` and checked as
+    any checkpoint file is, and against ``wanted``; else None (and no file) and why not."""
+    fetched, why = published.fetch(target.name, wanted, target)
+    if not fetched:
+        return None, why
+    try:
+        found = load_checkpoint(target)  # checks the weights' digest and that they are finite
+        if found.config != wanted:
+            raise ValueError("its own configuration differs from its manifest's")
+    except ValueError as err:
+        target.unlink()
+        return None, f"the published {target.name} was refused: {err}"
+    return found, why
+
+
 def _home(folder: Path) -> Path | None:
     """Where checkpoints meant for ``folder`` are written: itself, else :func:`fallback_folder`, else
     nowhere (None: the models stay in memory). Says so in one line when it is not ``folder``."""
@@ -316,8 +317,7 @@ def load_or_train(path: str | os.PathLike, images: torch.Tensor, *, beta: float,
                   use_published: bool = True, latent_dim: int = 2) -> Checkpoint:
     """:func:`load_or_train_sweep` for one model: the checkpoint at ``path``, the published weights,
     or a ``VAE(latent_dim)`` trained here with these settings and saved at ``path``."""
-    beta = _checks.finite_number(beta, "beta", minimum=0.0)
-    path = _checks.path(path, "path")
+    path = _checks.path(path, "path")  # beta is checked as the key of the sweep's paths
     return load_or_train_sweep({beta: path}, images, epochs=epochs, seed=seed, lr=lr, batch_size=batch_size,
                                likelihood=likelihood, progress=progress, use_published=use_published,
                                latent_dim=latent_dim)[beta]

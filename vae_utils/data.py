@@ -145,7 +145,6 @@ def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
     from torchvision.datasets import MNIST
 
-    timeout = _checks.finite_number(timeout, "timeout", minimum=0.0, strict=True)
     for mirror in MNIST.mirrors:
         url = urlparse(mirror)
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -274,17 +273,19 @@ def _offline_split(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
 
 def fingerprint(images: torch.Tensor) -> str:
     """A short hash of the images' pixels (as 8-bit grey levels): tells the offline set, full MNIST
-    and any other training set apart, so that a checkpoint is never reused for other data."""
-    _checks.images(images, "images")
+    and any other training set apart, so that a checkpoint is never reused for other data. ``images``
+    are checked ones (values in [0, 1])."""
     pixels = (images.detach().cpu().float() * 255).round().to(torch.uint8)
     return hashlib.sha1(pixels.numpy().tobytes()).hexdigest()[:16]
 
 
 def binarize(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     r"""Binary images, :math:`x_d = 1` where the grey level exceeds ``threshold``, else 0 (a fixed threshold,
-    the same on every call; a Bernoulli likelihood is a true likelihood only for such pixels)."""
+    the same on every call; a Bernoulli likelihood is a true likelihood only for such pixels).
+
+    A reader's own images enter here, so they are checked: raw 0-255 pixels would all exceed the
+    threshold, silently."""
     _checks.images(images, "images")
-    threshold = _checks.finite_number(threshold, "threshold")
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold!r}")
     return (images > threshold).to(images.dtype)
@@ -294,15 +295,11 @@ def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
     """Write ``(images, labels)`` pairs as the uncompressed IDX files that torchvision reads.
 
     Lets the torchvision code path run on any digits, e.g. the offline set, with no network.
+    ``train`` and ``test`` are ``(images, labels)`` as :func:`load_mnist` returns them.
     """
-    raw = _raw_folder(Path(_checks.path(root, "root")))
-    for split, pair in (("train", train), ("test", test)):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ValueError(f"{split} must be a pair (images, labels), got {type(pair).__name__}")
+    raw = _raw_folder(Path(root))
     raw.mkdir(parents=True, exist_ok=True)
     for prefix, (images, labels) in (("train", train), ("t10k", test)):
-        _checks.images(images, f"{prefix} images")
-        _checks.labels(labels, f"{prefix} labels", images.shape[0])
         pixels = (images[:, 0] * 255).round().to(torch.uint8).numpy()
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8).numpy())

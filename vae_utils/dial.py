@@ -6,7 +6,8 @@ over :math:`(-3, 3)^2` beside :math:`\mathcal N(0, I)`, the decoded grid over :m
 strip of decodes of the same fixed draws :math:`z \sim \mathcal N(0, I)`, the sweep's curves with
 the current :math:`\beta` marked, and the numbers. :func:`beta_dial` (ipywidgets, in a kernel) and
 :func:`static_beta_dial` (HTML and a few lines of JavaScript, no kernel) show the *same* frames,
-so the two views cannot disagree.
+so the two views cannot disagree. The dial is a door where a reader's models, data and choices
+enter: :func:`dial_frames` and the two views check them.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from . import _checks, pages, pictures
-from .explore import MAX_STATIC_BYTES, check_data
+from .explore import check_models
 from .latent import encode_means, latent_box, tile_images
 from .metrics import AGGREGATE_IMAGES
 
@@ -51,15 +52,17 @@ class Frame:
                                                   self.strip, self.curves))
 
 
-def _numbers(summary: dict) -> dict:
+def _numbers(summaries: dict, beta: float) -> dict:
     try:
+        summary = summaries[beta]
         return {"recon": float(summary["recon"]), "kl": float(summary["kl"]),
                 "information": float(summary["information"]), "mismatch": float(summary["mismatch"]),
                 "prior_coverage": float(summary["prior_coverage"]),
                 "label_entropy": float(summary["completeness"]["label_entropy"]),
                 "continuity": float(summary["continuity"])}
     except (KeyError, TypeError, ValueError):
-        raise ValueError("summaries must map each beta to a vae_utils.metrics.summarize() dict") from None
+        raise ValueError(f"summaries must map each beta of models to a vae_utils.metrics.summarize() dict; "
+                         f"beta={beta:g} has none") from None
 
 
 def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 300)) -> np.ndarray:
@@ -100,37 +103,28 @@ def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch
     ``images``/``labels`` are the test set (for the scatters; the first ``AGGREGATE_IMAGES`` of them
     make :math:`\\bar q(z)`, as in :func:`~vae_utils.metrics.summarize`); ``summaries[beta]``
     is :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles
-    are PNGs with 16 grey levels. The frames must fit one page (``MAX_STATIC_BYTES``): rendering
-    stops with a ``ValueError`` as soon as they do not.
+    are PNGs with 16 grey levels, at most ``LIMITS["dial_tiles"]`` (40) of them per axis. The
+    frames must fit one page (``LIMITS["page_bytes"]``, :mod:`vae_utils._checks`): rendering stops
+    with a ``ValueError`` as soon as they do not.
     """
-    if not isinstance(models, dict) or len(models) < 2:
+    if len(check_models(models)) < 2:
         raise ValueError("models must be a dict of at least two beta -> VAE")
-    betas = sorted(models)
-    for beta in betas:
+    for beta in models:
         _checks.finite_number(beta, f"models key {beta!r}", minimum=0.0)
-        model = _checks.vae(models[beta], f"models[{beta!r}]")
-        if model.latent_dim != 2:
-            raise ValueError(f"models[{beta!r}] must have latent_dim=2")
-        _checks.finite_model(model, f"models[{beta!r}]")
-    if len({float(b) for b in betas}) != len(betas):
-        raise ValueError(f"models must have one model per beta, got the betas {betas}")
-    if labels is None:
-        raise ValueError("labels must be given: the scatter is coloured by digit")
+    betas = sorted(models)
     _checks.images(images, "images")
-    check_data(images, labels)
-    if not isinstance(summaries, dict) or set(summaries) != set(betas):
-        raise ValueError(f"summaries must have one entry per beta {betas}, got "
-                         f"{sorted(summaries) if isinstance(summaries, dict) else summaries!r}")
-    grid = _checks.positive_int(grid, "grid", minimum=2, maximum=40)
-    n_strip = _checks.positive_int(n_strip, "n_strip", maximum=40)
+    _checks.labels(labels, "labels", images.shape[0])  # the scatter is coloured by digit
+    tiles = _checks.LIMITS["dial_tiles"]
+    grid = _checks.positive_int(grid, "grid", minimum=2, maximum=tiles)
+    n_strip = _checks.positive_int(n_strip, "n_strip", maximum=tiles)
     seed = _checks.seed(seed, "seed")
 
-    numbers = [_numbers(summaries[b]) for b in betas]
+    numbers = [_numbers(summaries, b) for b in betas]
     own = {b: latent_box(encode_means(models[b], images), (0.5, 99.5)) for b in betas}
     common = ((min(own[b][0][0] for b in betas), max(own[b][0][1] for b in betas)),
               (min(own[b][1][0] for b in betas), max(own[b][1][1] for b in betas)))
     z = torch.randn(n_strip, 2, generator=torch.Generator().manual_seed(seed))
-    frames, total = [], 0
+    frames, total, budget = [], 0, _checks.LIMITS["page_bytes"]
     for k, beta in enumerate(betas):
         model = models[beta]
         strip = tile_images(torch.from_numpy(pictures.decode_uint8(model, z)).unsqueeze(1), n_strip)
@@ -145,17 +139,16 @@ def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch
             numbers=numbers[k],
         ))
         total += frames[-1].size()
-        if total > MAX_STATIC_BYTES - 16_384:
+        if total > budget - 16_384:
             raise ValueError(f"models: the first {k + 1} of {len(betas)} frames are already {total:,} bytes, over "
-                             f"the {MAX_STATIC_BYTES:,}-byte budget of a page; use fewer betas or a smaller grid")
+                             f"the {budget:,}-byte budget of a page; use fewer betas or a smaller grid")
     return frames
 
 
 def _check_frames(frames) -> list[Frame]:
-    if not isinstance(frames, list) or len(frames) < 2 or not all(isinstance(f, Frame) for f in frames):
-        raise ValueError("frames must be the list that dial_frames returns (at least two frames)")
-    if len({f.beta for f in frames}) != len(frames):
-        raise ValueError("frames must have one frame per beta; some betas repeat")
+    if not isinstance(frames, list) or len(frames) < 2 or not all(isinstance(f, Frame) for f in frames) \
+            or len({f.beta for f in frames}) != len(frames):  # a repeated beta: the slider would show its first
+        raise ValueError("frames must be the list that dial_frames returns: at least two frames, one per beta")
     return frames
 
 
@@ -226,10 +219,7 @@ def static_beta_dial(frames: list[Frame]):
     a few lines of JavaScript. No request leaves the page. Returns ``IPython.display.HTML``."""
     from IPython.display import HTML
 
-    frames = _check_frames(frames)
-    if sum(f.size() for f in frames) > MAX_STATIC_BYTES - 16_384:
-        raise ValueError(f"frames make the dial over the {MAX_STATIC_BYTES:,}-byte budget; use fewer betas or a "
-                         "smaller grid")
+    frames, budget = _check_frames(frames), _checks.LIMITS["page_bytes"]
     uri = pictures.data_uri
     payload = {"labels": [label for _, label in NUMBERS], "start": _start(frames),
                "frames": [{"beta": f"{f.beta:g}", "own": uri(f.scatter_own), "common": uri(f.scatter_common),
@@ -237,7 +227,7 @@ def static_beta_dial(frames: list[Frame]):
                            "curves": uri(f.curves), "numbers": [shown(f.numbers[k]) for k, _ in NUMBERS]}
                           for f in frames]}
     page = pages.render("dial", payload, kmax=str(len(frames) - 1), start=str(_start(frames)))
-    if len(page.encode()) > MAX_STATIC_BYTES:
-        raise ValueError(f"frames make the dial {len(page.encode()):,} bytes, over the {MAX_STATIC_BYTES:,}-byte "
-                         "budget; use fewer betas or a smaller grid")
+    if len(page.encode()) > budget:
+        raise ValueError(f"frames make the dial {len(page.encode()):,} bytes, over the {budget:,}-byte budget; use "
+                         "fewer betas or a smaller grid")
     return HTML(page)

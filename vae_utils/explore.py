@@ -2,7 +2,8 @@
 
 Both views decode through :func:`vae_utils.pictures.decode_uint8` and draw the same scatter
 (:func:`vae_utils.pictures.scatter_background`), so the live and the static explorer show the
-same maths.
+same maths. The explorers are doors where a reader's models, data and choices enter: they
+check them (:func:`check_models`, :func:`check_data`), and the pictures behind them trust that.
 """
 from __future__ import annotations
 
@@ -13,21 +14,17 @@ from .latent import encode_means, latent_box
 from .models import VAE
 
 PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
-MAX_STATIC_BYTES = 1_500_000  # per explorer or dial: a page must stay light
 DEFAULT_GRID = 33
 
 
 def check_models(models) -> dict[str, VAE]:
-    """A non-empty dict of name -> trained 2-D VAE in eval mode, with finite weights."""
+    """A non-empty dict of name -> 2-D VAE with finite weights (the explorers' and the dial's models)."""
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict of name -> VAE")
     for name, model in models.items():
-        _checks.text(name if isinstance(name, str) else str(name), "models' names")
         _checks.vae(model, f"models[{name!r}]")
         if model.latent_dim != 2:
             raise ValueError(f"models[{name!r}] must have latent_dim=2 for the latent plane, got {model.latent_dim}")
-        if model.training:
-            raise ValueError(f"models[{name!r}] is in training mode; call model.eval() first")
         _checks.finite_model(model, f"models[{name!r}]")
     return models
 
@@ -43,12 +40,12 @@ def check_data(images, labels) -> None:
 
 
 def model_boxes(models: dict[str, VAE], images: torch.Tensor | None = None, ranges: dict | None = None) -> dict:
-    """Slider ranges per model: ``ranges[name]`` if given, else the model's data box, else the prior's."""
-    models = check_models(models)
-    check_data(images, None)
+    """Slider ranges per model: ``ranges[name]`` if given, else the model's data box, else the prior's.
+
+    ``models`` and ``images`` are checked ones (:func:`check_models`, :func:`check_data`); ``ranges``,
+    a dict of model name -> ``((z1 low, z1 high), (z2 low, z2 high))``, is checked here: a name
+    that is no model's would be ignored, silently."""
     if ranges is not None:
-        if not isinstance(ranges, dict):
-            raise ValueError(f"ranges must be a dict of model name -> ((z1 low, z1 high), (z2 low, z2 high)), got {ranges!r}")
         unknown = [k for k in ranges if k not in models]
         if unknown:
             raise ValueError(f"ranges names no model: {unknown}; the models are {list(models)}")
@@ -177,19 +174,17 @@ def path_explorer(models: dict[str, VAE], images: torch.Tensor, start: int = 0, 
 
 
 def _fit(grid, n_models: int, room: int) -> tuple[int, int]:
-    """The grid and grey levels for ``n_models`` sprites in ``room`` bytes, decided before decoding."""
-    if grid is not None:
-        grid = _checks.positive_int(grid, "grid", minimum=2, maximum=pictures.MAX_SPRITE_GRID)
-        for levels in (256, 16):
-            if n_models * pictures.sprite_bytes_bound(grid, levels) <= room:
-                return grid, levels
-        raise ValueError(f"grid={grid} cannot fit {n_models} model(s) in the {MAX_STATIC_BYTES:,}-byte budget "
-                         f"even with 16 grey levels; use a grid of at most {_fit(None, n_models, room)[0]}")
-    for g in range(DEFAULT_GRID, 1, -1):
+    """The grid and grey levels for ``n_models`` sprites in ``room`` bytes, decided before decoding:
+    ``grid`` (a checked one) if it fits, else with ``grid=None`` the largest up to ``DEFAULT_GRID``."""
+    for g in range(DEFAULT_GRID, 1, -1) if grid is None else (grid,):
         for levels in (256, 16):
             if n_models * pictures.sprite_bytes_bound(g, levels) <= room:
                 return g, levels
-    raise ValueError(f"models: {n_models} models cannot fit in the {MAX_STATIC_BYTES:,}-byte budget; pass fewer")
+    budget = f"the {_checks.LIMITS['page_bytes']:,}-byte budget"
+    if grid is not None:
+        raise ValueError(f"grid={grid} cannot fit {n_models} model(s) in {budget} even with 16 grey levels; "
+                         f"use a grid of at most {_fit(None, n_models, room)[0]}")
+    raise ValueError(f"models: {n_models} models with these names cannot fit in {budget}; pass fewer, or shorter names")
 
 
 def static_explorer(models: dict[str, VAE], grid: int | None = None, images: torch.Tensor | None = None,
@@ -200,19 +195,22 @@ def static_explorer(models: dict[str, VAE], grid: int | None = None, images: tor
     a model toggle, the decoded digit (drawn from one PNG sprite per model) and a marker on a
     small latent scatter. Returns ``IPython.display.HTML``.
 
-    The page must stay within ``MAX_STATIC_BYTES`` for *any* models, so the size is bounded before
-    anything is decoded: with ``grid=None`` the explorer uses a 33 x 33 grid with 256 grey levels
-    if that always fits, else 16 grey levels, else the largest grid that fits; an explicit ``grid``
-    that cannot fit raises at once. The page says which grid and levels it uses.
+    The page must stay within ``LIMITS["page_bytes"]`` (1.5 MB, :mod:`vae_utils._checks`) for *any*
+    models, so the size is bounded before anything is decoded: with ``grid=None`` the explorer uses
+    a 33 x 33 grid with 256 grey levels if that always fits, else 16 grey levels, else the largest
+    grid that fits; an explicit ``grid`` that cannot fit raises at once. The page says which grid
+    and levels it uses.
     """
     from IPython.display import HTML
 
     models = check_models(models)
     check_data(images, labels)
+    grid = None if grid is None else _checks.positive_int(grid, "grid", minimum=2)
     boxes = model_boxes(models, images, ranges)
     scatters = {name: pictures.scatter_background(model, images, labels, boxes[name]) for name, model in models.items()}
     scatter_uris = {name: pictures.data_uri(pictures.png_bytes(sc.rgb, smallest=True)) for name, sc in scatters.items()}
-    room = (MAX_STATIC_BYTES - 8192 - sum(len(u) for u in scatter_uris.values())
+    budget = _checks.LIMITS["page_bytes"]
+    room = (budget - 8192 - sum(len(u) for u in scatter_uris.values())
             - sum(len(str(name).encode()) * 6 for name in models))  # a name's worst-case JSON escaping
     grid, levels = _fit(grid, len(models), room)
     entries = [{"name": str(name), "box": boxes[name], "scatter": scatter_uris[name],
@@ -222,6 +220,6 @@ def static_explorer(models: dict[str, VAE], grid: int | None = None, images: tor
                for name, model in models.items()]
     page = pages.render("explorer", {"grid": grid, "models": entries}, grid_max=str(grid - 1),
                         grid_note=f"on a {grid} × {grid} grid per model, {levels} grey levels")
-    if len(page.encode()) > MAX_STATIC_BYTES:  # cannot happen: the bound above holds for any decodes
+    if len(page.encode()) > budget:  # cannot happen: the bound above holds for any decodes
         raise RuntimeError(f"the explorer is {len(page.encode()):,} bytes despite its size bound")
     return HTML(page)

@@ -20,11 +20,13 @@ class VAE(nn.Module):
     ``arch="mlp"``: 784-512-256 encoder and the mirror-image decoder (fast on a CPU).
     ``arch="conv"``: the Keras example's two stride-2 convolutions and transposed convolutions.
 
-    Inputs are cast to the model's dtype and device, so float64 images work like float32 ones,
-    and checked: images must be ``[N, 1, 28, 28]`` with values in [0, 1] (raw 0-255 pixels are
-    refused), codes finite. While :func:`~vae_utils.training.train_vae` runs the model, only
-    shapes are checked: the loop checked its images once, before the first step, and a check
-    of the values at every step would make each step wait for the device.
+    ``VAE(...)``, :meth:`encode`, :meth:`decode` and :meth:`forward` are doors where a reader's
+    choice or data enters, so they check it: images must be ``[N, 1, 28, 28]`` with values in
+    [0, 1] (raw 0-255 pixels are refused), codes ``[N, latent_dim]`` and finite. Inputs are cast
+    to the model's dtype and device, so float64 images work like float32 ones. While
+    :func:`~vae_utils.training.train_vae` runs the model, only shapes are checked: the loop
+    checked its images once, before the first step, and a check of the values at every step
+    would make each step wait for the device.
     """
 
     _inputs_checked = False  # set by the training loop while it feeds checked images
@@ -61,17 +63,14 @@ class VAE(nn.Module):
         # One layer predicts mu and log sigma^2 together; encode() splits them.
         self.to_moments = nn.Linear(features, 2 * latent_dim)
 
-    def _input(self, t: torch.Tensor, name: str) -> torch.Tensor:
-        if name == "x":
-            (_checks.image_shape if self._inputs_checked else _checks.images)(t, "x")
-        elif not self._inputs_checked:
-            _checks.finite(t, name)
+    def _cast(self, t: torch.Tensor) -> torch.Tensor:
         p = next(self.parameters())
         return t.to(device=p.device, dtype=p.dtype)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)`` of q(z|x), each ``[N, latent_dim]``."""
-        mu, logvar = self.to_moments(self.encoder(self._input(x, "x"))).chunk(2, dim=1)
+        _checks.images(x, "x", values=not self._inputs_checked)
+        mu, logvar = self.to_moments(self.encoder(self._cast(x))).chunk(2, dim=1)
         return mu, logvar
 
     @staticmethod
@@ -81,15 +80,12 @@ class VAE(nn.Module):
         The randomness sits in :math:`\varepsilon`, so gradients flow through
         :math:`\mu` and :math:`\sigma` (the reparametrisation trick).
         """
-        if not isinstance(mu, torch.Tensor) or not isinstance(logvar, torch.Tensor) or mu.shape != logvar.shape:
-            raise ValueError(f"logvar must be a tensor of the shape of mu {tuple(getattr(mu, 'shape', ()))}, "
-                             f"got {tuple(getattr(logvar, 'shape', ())) or type(logvar).__name__}")
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map latent codes ``[N, latent_dim]`` to images ``[N, 1, 28, 28]`` in [0, 1]."""
         _checks.latents(z, "z", self.latent_dim)
-        return self.decoder(self._input(z, "z"))
+        return self.decoder(self._cast(z))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, sample one z per image, decode: ``(x_hat, mu, logvar)``."""
@@ -99,4 +95,4 @@ class VAE(nn.Module):
 
 def device_of(model: nn.Module) -> torch.device:
     """The device of ``model``'s weights."""
-    return next(_checks.module(model, "model").parameters()).device
+    return next(model.parameters()).device

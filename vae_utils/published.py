@@ -21,12 +21,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import __version__, _checks
+from . import __version__
+from ._checks import LIMITS
 from .book import REPOSITORY
 
 WEIGHTS_ENV = "VAE_BOOK_WEIGHTS"
 DEADLINE_S = 60.0  # for one file, whatever the server does
-MAX_BYTES = 64 * 2**20  # a book checkpoint is about 4.3 MB
 MANIFEST = "manifest.json"
 
 
@@ -47,19 +47,19 @@ class _Unavailable(Exception):
 
 
 def _download(url: str, deadline: float) -> bytes:
-    """The bytes at ``url``, within ``deadline`` seconds in all and ``MAX_BYTES``, or _Unavailable."""
-    start = time.monotonic()
+    """The bytes at ``url``, within ``deadline`` seconds in all and ``LIMITS["download_bytes"]``, or _Unavailable."""
+    start, limit = time.monotonic(), LIMITS["download_bytes"]
     try:
         with urllib.request.urlopen(url, timeout=min(10.0, deadline)) as response:
             size = int(response.headers.get("Content-Length") or 0)
-            if size > MAX_BYTES:
-                raise _Unavailable(f"{url} is {size:,} bytes, over the {MAX_BYTES:,}-byte limit")
+            if size > limit:
+                raise _Unavailable(f"{url} is {size:,} bytes, over the {limit:,}-byte limit")
             chunks, total = [], 0
             while chunk := response.read1(65536):  # what has arrived: a slow server cannot hold one read
                 chunks.append(chunk)
                 total += len(chunk)
-                if total > MAX_BYTES:
-                    raise _Unavailable(f"{url} is over the {MAX_BYTES:,}-byte limit")
+                if total > limit:
+                    raise _Unavailable(f"{url} is over the {limit:,}-byte limit")
                 if time.monotonic() - start > deadline:
                     raise _Unavailable(f"{url} was not complete after {deadline:g} s")
             return b"".join(chunks)
@@ -90,8 +90,6 @@ def fetch(name: str, wanted: dict, dest: str | os.PathLike, deadline: float = DE
     Returns ``(True, where it came from)`` once the file's SHA-256 sum matches the manifest's, or
     ``(False, why not)``; nothing is written then. The caller still loads the file with
     :func:`vae_utils.checkpoints.load_checkpoint`, which checks the weights' own digest."""
-    _checks.text(name, "name")
-    deadline = _checks.finite_number(deadline, "deadline", minimum=0.0, strict=True)
     base = release_url()
     if base is None:
         return False, f"published weights not used (${WEIGHTS_ENV}=none)"
@@ -122,7 +120,7 @@ def write_manifest(folder: str | os.PathLike, version: str = __version__) -> Pat
     and training configuration, as :func:`fetch` checks them. Used by ``make release-assets``."""
     from .checkpoints import load_checkpoint
 
-    folder = Path(_checks.path(folder, "folder"))
+    folder = Path(folder)
     files = {}
     for path in sorted(folder.glob("*.pt")):
         checkpoint = load_checkpoint(path)

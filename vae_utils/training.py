@@ -18,8 +18,6 @@ from . import _checks
 from .book import progress_bar
 from .losses import LIKELIHOODS, vae_loss
 
-LR_MAX = 10.0  # Adam moves each weight by about lr per step; the book trains with 1e-3
-
 
 class TrainingDiverged(RuntimeError):
     """The loss or the weights became NaN or infinite during training (too large a learning rate, most often)."""
@@ -32,36 +30,32 @@ class TrainingInterrupted(KeyboardInterrupt):
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch, so that model initialisation is repeatable.
 
-    ``seed`` is an integer in [0, 2**32 - 1], the range all three accept."""
-    seed = _checks.seed(seed, "seed")
+    ``seed`` is an integer in [0, 2**32 - 1], the range all three accept (NumPy refuses others)."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` gives CUDA when present (Colab, Kaggle), else the CPU."""
-    if isinstance(device, torch.device):
-        if device.type not in ("cpu", "cuda"):
-            raise ValueError(f"device must be a CPU or CUDA device, got {device}")
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device} was asked for, but torch finds no CUDA device")
-        return device
-    _checks.one_of(device, "device", ("auto", "cpu", "cuda"))
-    if device == "auto":
+    """``"auto"`` gives CUDA when present (Colab, Kaggle), else the CPU; ``"cpu"``, ``"cuda"`` or a
+    ``torch.device`` of either asks for one (CUDA must be there)."""
+    kind = device.type if isinstance(device, torch.device) else device
+    _checks.one_of(kind, "device", ("auto", "cpu", "cuda"))
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but torch finds no CUDA device")
+    if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for, but torch finds no CUDA device")
     return torch.device(device)
 
 
 def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> tuple:
-    """The checks of the arguments every trainer takes; the images are checked here, once."""
+    """The checks of the arguments every trainer takes (a door: they are the reader's); the images
+    are checked here, once. ``lr`` may be at most ``_checks.LIMITS["lr"]``."""
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
-    return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"),
-            _checks.finite_number(lr, "lr", minimum=0.0, strict=True, maximum=LR_MAX), _checks.seed(seed, "seed"),
-            _checks.flag(progress, "progress"), pick_device(device))
+    lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True, maximum=_checks.LIMITS["lr"])
+    return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"), lr,
+            _checks.seed(seed, "seed"), _checks.flag(progress, "progress"), pick_device(device))
 
 
 def fit(model: nn.Module, data: torch.Tensor, beta: float, *, epochs: int, batch_size: int, lr: float, seed: int,
