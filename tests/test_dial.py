@@ -92,7 +92,7 @@ def _frames(s, **changes):
     (lambda s: _frames(s, models={1.0: s[0][1.0]}), "^models must be a dict of at least two"),
     (lambda s: _frames(s, models=None), "^models must"),
     (lambda s: _frames(s, models={0.0: s[0][0.0], 1.0: "x"}), r"^models\[1.0\] must be a vae_utils.models.VAE"),
-    (lambda s: _frames(s, models={0.0: s[0][0.0], 1.0: VAE(latent_dim=3)}), r"^models\[1.0\] must have latent_dim=2"),
+    (lambda s: _frames(s, models={0.0: s[0][0.0], 1.0: VAE(latent_dim=3)}), r"^models\[1.0\] must be a vae_utils.models.VAE with latent_dim=2"),
     (lambda s: _frames(s, models={-1.0: s[0][0.0], 1.0: s[0][1.0]}), "^models key -1.0"),
     (lambda s: _frames(s, models={float("nan"): s[0][0.0], 1.0: s[0][1.0]}), "^models key nan"),
     (lambda s: _frames(s, images=s[3][0] * 255), "^images .*divide raw pixels by 255"),

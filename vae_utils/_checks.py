@@ -121,15 +121,6 @@ def path(value, name: str = "path") -> os.PathLike | str:
     return value
 
 
-def vae(model, name: str = "model"):
-    """One of the book's VAEs (``vae_utils.models.VAE``)."""
-    from .models import VAE
-
-    if not isinstance(model, VAE):
-        raise ValueError(f"{name} must be a vae_utils.models.VAE, got {type(model).__name__}")
-    return model
-
-
 def finite_model(model, name: str = "model"):
     """Every weight finite: a model with NaN weights decodes to nonsense, silently."""
     for pname, p in model.named_parameters():

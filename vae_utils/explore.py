@@ -22,9 +22,9 @@ def check_models(models) -> dict[str, VAE]:
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict of name -> VAE")
     for name, model in models.items():
-        _checks.vae(model, f"models[{name!r}]")
-        if model.latent_dim != 2:
-            raise ValueError(f"models[{name!r}] must have latent_dim=2 for the latent plane, got {model.latent_dim}")
+        if not isinstance(model, VAE) or model.latent_dim != 2:
+            raise ValueError(f"models[{name!r}] must be a vae_utils.models.VAE with latent_dim=2 for the latent plane, "
+                             f"got {getattr(model, 'config', type(model).__name__)}")
         _checks.finite_model(model, f"models[{name!r}]")
     return models
 

@@ -17,6 +17,7 @@ from torch import nn
 from . import _checks
 from .book import progress_bar
 from .losses import LIKELIHOODS, vae_loss
+from .models import VAE
 
 
 class TrainingDiverged(RuntimeError):
@@ -159,7 +160,8 @@ def train_vae(
     :class:`TrainingDiverged` says where, and the model is restored to its weights before that
     epoch.
     """
-    _checks.vae(model)
+    if not isinstance(model, VAE):
+        raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
     epochs, batch_size, lr, seed, progress, dev = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
                                                                      progress, device)
