@@ -399,3 +399,28 @@ def test_display_math_has_no_line_that_markdown_reads_as_a_list_item(path):
             elif inside:
                 assert not re.match(r"\s*[-+*] ", line), f"{path.name}: {line.strip()[:60]}"
 
+
+FOUNDATIONS = [p for p in CHAPTERS if p.name[:2] in ("00", "01", "02")]
+
+
+@pytest.mark.parametrize("path", FOUNDATIONS, ids=lambda p: p.name)
+def test_checks_are_folded_out_of_the_argument(path):
+    """Issue #28: a SymPy confirmation or a numeric claim keeps running, but prints its verdict in
+    a folded block (a cell tagged hide-cell whose toggle says "Checked by code: what"), or in a
+    solution, not as a True under every step of the derivation."""
+    inside = False
+    for cell in cells(path):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            for marker in re.findall(r":::\{solution-(start|end)\}", source):
+                inside = marker == "start"
+            continue
+        tags = set(cell["metadata"].get("tags", []))
+        if "hide-cell" in tags:
+            prompt = cell["metadata"].get("mystnb", {}).get("code_prompt_show", "")
+            assert prompt.startswith("Checked by code: "), f"{path.name}: a folded cell without its label: {source[:60]}"
+        if inside or tags & {"hide-cell", "hide-output", "remove-cell", "remove-output"}:
+            continue
+        for out in cell.get("outputs", []):
+            for line in "".join(out.get("text", "")).splitlines():
+                assert not re.search(r"\b(True|False|holds|FAILS)\s*$", line), f"{path.name}: a verdict in the argument: {line}"
