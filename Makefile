@@ -19,7 +19,9 @@ TEST_THREADS ?= 1
 BOOK_OUT ?= .
 # Strict nbval (every output compared) for the deterministic chapters; lax nbval
 # (only the cells tagged nbval-check-output) for the chapters that train models.
-STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb
+STRICT_NOTEBOOKS := notebooks/00_the_elbo.ipynb notebooks/01_gaussian_likelihood_to_mse.ipynb notebooks/02_kl_divergence.ipynb \
+                    notebooks/further_exact_elbo.ipynb notebooks/further_reconstruction_losses.ipynb \
+                    notebooks/further_full_covariance_kl.ipynb
 LAX_NOTEBOOKS    := notebooks/03_with_and_without_kl.ipynb notebooks/04_latent_explorer.ipynb \
                     notebooks/05_more_latent_dimensions.ipynb
 

@@ -24,6 +24,9 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+# The side trips of the "Going further" part: chapters have three exercises or more, side trips any number.
+SIDE_TRIPS = {c["file"].removeprefix("notebooks/") for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+              if part["caption"] == "Going further" for c in part["chapters"]}
 
 
 def _require_browser():
@@ -214,7 +217,9 @@ def test_exercise_solutions_are_hidden_until_clicked(visit, stem):
     page, _, problems, _ = visit(f"notebooks/{stem}.html")
     exercises = page.locator("div.exercise")
     solutions = page.locator("div.solution.dropdown")
-    assert exercises.count() >= 3 and solutions.count() == exercises.count()
+    assert exercises.count() >= (0 if stem in SIDE_TRIPS else 3) and solutions.count() == exercises.count()
+    if not exercises.count():
+        return
     first = solutions.first
     content = first.locator("> :not(.admonition-title)").first
     assert not content.is_visible(), "a solution is visible before it is clicked"

@@ -15,10 +15,18 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PROSE = sorted((ROOT / "book").glob("*.md"))
 
 
-def toc_files():
+def toc_files(caption=None):
+    """The pages of _toc.yml in reading order; with caption, only that part's."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    files = ([toc["root"]] if caption is None else []) + [
+        c["file"] for part in toc["parts"] if caption in (None, part["caption"]) for c in part["chapters"]]
     return [ROOT / (f + (".ipynb" if f.startswith("notebooks/") else ".md")) for f in files]
+
+
+# The "Going further" part holds side trips: correct, but off the question "why the KL term?". They
+# keep the notebooks' rules (set-up cell, launch links, hidden solutions, no test machinery) but
+# not a chapter's (objectives, three exercises); each names the chapter it branches from.
+FURTHER = toc_files("Going further")
 
 
 def cells(path):
@@ -39,6 +47,7 @@ def main_line(text: str) -> str:
 
 
 ALL_TEXT = {p.name: markdown_of(p) for p in NOTEBOOKS + PROSE}
+CHAPTERS = [p for p in NOTEBOOKS if p not in FURTHER]  # the main line's notebooks
 
 
 def test_every_chapter_is_in_the_table_of_contents():
@@ -47,7 +56,7 @@ def test_every_chapter_is_in_the_table_of_contents():
     assert {ROOT / "book" / "notation.md", ROOT / "book" / "glossary.md"} <= listed
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_opens_with_objectives_and_prerequisites(path):
     first = "".join(cells(path)[0]["source"])
     block = re.search(r":::\{admonition\} Objectives and prerequisites\n(.*?)\n:::", first, re.S)
@@ -60,10 +69,12 @@ def test_chapter_opens_with_objectives_and_prerequisites(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_ends_with_exercises_and_hidden_solutions(path):
+    """A chapter has at least three exercises; a side trip any number (an exercise moved there from a
+    chapter keeps its hidden solution)."""
     text = ALL_TEXT[path.name]
     exercises = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
     solved = re.findall(r":::\{solution(?:-start)?\} (\S+)\n:class: dropdown", text)
-    assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises"
+    assert len(exercises) >= (0 if path in FURTHER else 3), f"{path.name}: {len(exercises)} exercises"
     assert sorted(solved) == sorted(exercises), f"{path.name}: every exercise needs one hidden solution"
     assert text.index("## Exercises") > text.index("## Summary") if "## Summary" in text else True
 
@@ -247,11 +258,15 @@ def test_chapter_00_proves_the_kl_is_never_negative_by_hand():
 
 def test_chapter_00_leaves_the_collapse_demo_and_the_equivalence_proof_to_others():
     """Posterior collapse is shown once, in chapter 03's beta sweep; the one-screen VAE's
-    equivalence with the helpers is tests/test_one_screen.py, not a reader's cell."""
+    equivalence with the helpers is tests/test_one_screen.py, not a reader's cell. Chapter 00 does
+    run its own thirty lines: a few hundred calls of one_screen_step on the offline digits, so that
+    a reader sees them learn (issue #28)."""
     code = "\n".join(code_of(CHAPTER_00))
     assert "class OneScreenVAE" in code
-    for call in ("train_vae(", "load_state_dict(", "load_mnist(", "kl_per_dimension("):
+    for call in ("train_vae(", "load_state_dict(", "kl_per_dimension("):
         assert call not in code, f"chapter 00 should not call {call}"
+    training = [c for c in code_of(CHAPTER_00, reader_facing=True) if "one_screen_step(" in c and "def one_screen_step" not in c]
+    assert training and 'source="offline"' in training[0], "chapter 00 trains its one-screen VAE on the offline digits"
     assert "03_with_and_without_kl" in ALL_TEXT[CHAPTER_00.name]
 
 
@@ -275,11 +290,36 @@ def test_no_cell_prints_only_zero(path):
 EXERCISE_PREFIX = {"00": "ex-elbo-", "01": "ex-mse-", "02": "ex-kl-", "03": "ex-beta-", "04": "ex-explore-", "05": "ex-dims-"}
 
 
+def branches_from(path) -> Path:
+    """The main-line chapter a side trip names in its first cell: "A side trip from {doc}`...`"."""
+    first = "".join(cells(path)[0]["source"])
+    found = re.search(r"A side trip from \{doc\}`(?:[^`<]*<)?([^`>]+)>?`", first)
+    assert found, f"{path.name}: its first cell should say which chapter it is a side trip from"
+    return (path.parent / (found.group(1) + ".ipynb")).resolve()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercise_labels_carry_their_chapters_prefix(path):
-    prefix = EXERCISE_PREFIX[path.name[:2]]
+    """A side trip's exercises carry the prefix of the chapter it branches from (ex-elbo-fit moved
+    from chapter 00 to its side trip and kept its label)."""
+    chapter = branches_from(path) if path in FURTHER else path
+    prefix = EXERCISE_PREFIX[chapter.name[:2]]
     labels = re.findall(r":label: (ex-\S+)", ALL_TEXT[path.name])
-    assert labels and all(label.startswith(prefix) for label in labels), (path.name, prefix, labels)
+    assert (labels or path in FURTHER) and all(label.startswith(prefix) for label in labels), (path.name, prefix, labels)
+
+
+def test_there_are_side_trips_and_every_notebook_is_a_chapter_or_one():
+    assert FURTHER and set(FURTHER) <= set(NOTEBOOKS)
+    assert all(p.name[:2] in EXERCISE_PREFIX for p in CHAPTERS), "a notebook outside Going further is a chapter"
+
+
+@pytest.mark.parametrize("path", FURTHER, ids=lambda p: p.name)
+def test_a_side_trip_is_linked_from_where_it_branches_off(path):
+    """Reachable from the main line: the chapter it names links to it, and it links back."""
+    chapter = branches_from(path)
+    assert chapter in CHAPTERS, f"{path.name}: a side trip from {chapter.name}, which is not a main-line chapter"
+    linked = re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", main_line(ALL_TEXT[chapter.name]))
+    assert path.stem in linked, f"{chapter.name} does not link to its side trip {path.stem} in its main line"
 
 
 # (pattern, what the book's notation says instead): symbols the chapters may not use with another meaning
@@ -321,6 +361,10 @@ NEW_TERMS = ["importance-weighted bound", "Jensen's inequality", "Monte Carlo es
 
 def test_glossary_defines_the_terms_of_the_bound_and_the_latent_space():
     assert set(NEW_TERMS) <= DEFINED, set(NEW_TERMS) - DEFINED
+    # Defined, not described by its role in the KL term's split (issue #28: that entry was circular).
+    information = GLOSSARY.split("\nmutual information\n")[1].split("\n\n")[0]
+    assert r"I_q(x; z) = D_{KL}\big(q(x, z) \,\|\, q(x)\, \bar q(z)\big)" in information
+    assert "pays for information" not in information
     entry = GLOSSARY.split("\nposterior collapse\n")[1].split("\n\n")[0]
     assert r"\beta = 1" in entry and r"\sigma_x" in entry and "lucas2019dont" in entry
     assert "share of prior draws" in GLOSSARY.split("\ncompleteness\n")[1].split("\n\n")[0]
@@ -358,3 +402,66 @@ def test_display_math_has_no_line_that_markdown_reads_as_a_list_item(path):
                 inside = not inside
             elif inside:
                 assert not re.match(r"\s*[-+*] ", line), f"{path.name}: {line.strip()[:60]}"
+
+
+def _restates_the_estimate(text: str) -> bool:
+    """A paragraph that spells out what the code's loss is (one sample of z, sigma_x = 1, a constant
+    left out): book/notation.md says it once (target losses-in-code); other pages link there."""
+    return any(re.search(r"one[- ]sample", p) and re.search(r"\\sigma_x = 1|σ_x = 1", p) and "constant" in p
+               for p in re.split(r"\n\s*\n", text))
+
+
+def _being_rewritten(names, why):
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=why)) if n in names else n
+            for n in sorted(ALL_TEXT)]
+
+
+@pytest.mark.parametrize("name", _being_rewritten(
+    {"intro.md"}, "book/intro.md (being rewritten, issue #28) still says it in its first paragraph"))
+def test_what_the_code_computes_is_said_once_on_the_notation_page(name):
+    if name == "notation.md":
+        assert _restates_the_estimate(ALL_TEXT[name]) and "(losses-in-code)=" in ALL_TEXT[name]
+    else:
+        assert not _restates_the_estimate(ALL_TEXT[name]), f"{name}: link to {{ref}}`losses-in-code` instead"
+
+
+KERAS = "keras.io/examples/generative/vae"
+
+
+@pytest.mark.parametrize("name", _being_rewritten(
+    {"03_with_and_without_kl.ipynb"}, "chapter 03 (being rewritten, issue #28) names the Keras example before "
+                                      "the API page introduces it"))
+def test_the_keras_example_is_introduced_before_it_is_named(name):
+    """'The Keras example' means the Keras VAE example: a page that names it links it, or comes after
+    a page that does (the API page, where the model's docstring names it too)."""
+    if "Keras example" not in ALL_TEXT[name]:
+        return
+    order = [p.name for p in toc_files()]
+    introduced = [p for p in order[:order.index(name) + 1] if KERAS in ALL_TEXT[p]]
+    assert introduced, f"{name} names the Keras example, and no page up to it links {KERAS}"
+
+
+FOUNDATIONS = [p for p in CHAPTERS if p.name[:2] in ("00", "01", "02")]
+
+
+@pytest.mark.parametrize("path", FOUNDATIONS, ids=lambda p: p.name)
+def test_checks_are_folded_out_of_the_argument(path):
+    """Issue #28: a SymPy confirmation or a numeric claim keeps running, but prints its verdict in
+    a folded block (a cell tagged hide-cell whose toggle says "Checked by code: what"), or in a
+    solution, not as a True under every step of the derivation."""
+    inside = False
+    for cell in cells(path):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            for marker in re.findall(r":::\{solution-(start|end)\}", source):
+                inside = marker == "start"
+            continue
+        tags = set(cell["metadata"].get("tags", []))
+        if "hide-cell" in tags:
+            prompt = cell["metadata"].get("mystnb", {}).get("code_prompt_show", "")
+            assert prompt.startswith("Checked by code: "), f"{path.name}: a folded cell without its label: {source[:60]}"
+        if inside or tags & {"hide-cell", "hide-output", "remove-cell", "remove-output"}:
+            continue
+        for out in cell.get("outputs", []):
+            for line in "".join(out.get("text", "")).splitlines():
+                assert not re.search(r"\b(True|False|holds|FAILS)\s*$", line), f"{path.name}: a verdict in the argument: {line}"

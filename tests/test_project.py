@@ -343,3 +343,23 @@ def f(x, n):
 '''
     assert sorted(code_lines(source)) == [2, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     assert sorted(check_lines(source)) == [8, 9, 10, 11]  # the guard and the call; not an if that goes on
+
+
+def _make_list(name: str) -> list[str]:
+    text = (ROOT / "Makefile").read_text()
+    value = re.search(rf"^{name}\s*:=\s*((?:.*\\\n)*.*)$", text, re.M).group(1)
+    return value.replace("\\\n", " ").split()
+
+
+def test_every_notebook_is_run_by_nbval_strictly_or_laxly_and_the_rehearsal_agrees():
+    """A notebook in neither of the Makefile's lists would escape nbval (the side trips of the Going
+    further part are new notebooks); tests/platforms/rehearse.py keeps its own copy of the strict list."""
+    import importlib.util
+
+    strict, lax = _make_list("STRICT_NOTEBOOKS"), _make_list("LAX_NOTEBOOKS")
+    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(strict + lax) == notebooks, "each notebook in exactly one of STRICT_NOTEBOOKS and LAX_NOTEBOOKS"
+    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "tests" / "platforms" / "rehearse.py")
+    rehearse = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rehearse)
+    assert set(rehearse.STRICT) == {Path(p).stem for p in strict}

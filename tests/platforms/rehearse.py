@@ -34,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = Path(__file__).resolve().parent
 OUT = ROOT / "_build" / "platforms"
-STRICT = ("00_the_elbo", "01_gaussian_likelihood_to_mse", "02_kl_divergence")
+# The Makefile's STRICT_NOTEBOOKS (tests/test_project.py checks that the two lists agree).
+STRICT = ("00_the_elbo", "01_gaussian_likelihood_to_mse", "02_kl_divergence",
+          "further_exact_elbo", "further_reconstruction_losses", "further_full_covariance_kl")
 # What the rehearsal itself needs beside the platform's packages (installed under its constraints).
 TOOLS = ("pytest", "nbval", "hypothesis", "build", "pyyaml", "check-jsonschema", "pypdf")
 # The unit tests: everything but the browser, the PDF and full MNIST (no Chromium or jupyter-book here).
