@@ -411,13 +411,7 @@ def _restates_the_estimate(text: str) -> bool:
                for p in re.split(r"\n\s*\n", text))
 
 
-def _being_rewritten(names, why):
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=why)) if n in names else n
-            for n in sorted(ALL_TEXT)]
-
-
-@pytest.mark.parametrize("name", _being_rewritten(
-    {"intro.md"}, "book/intro.md (being rewritten, issue #28) still says it in its first paragraph"))
+@pytest.mark.parametrize("name", sorted(ALL_TEXT))
 def test_what_the_code_computes_is_said_once_on_the_notation_page(name):
     if name == "notation.md":
         assert _restates_the_estimate(ALL_TEXT[name]) and "(losses-in-code)=" in ALL_TEXT[name]
@@ -428,9 +422,7 @@ def test_what_the_code_computes_is_said_once_on_the_notation_page(name):
 KERAS = "keras.io/examples/generative/vae"
 
 
-@pytest.mark.parametrize("name", _being_rewritten(
-    {"03_with_and_without_kl.ipynb"}, "chapter 03 (being rewritten, issue #28) names the Keras example before "
-                                      "the API page introduces it"))
+@pytest.mark.parametrize("name", sorted(ALL_TEXT))
 def test_the_keras_example_is_introduced_before_it_is_named(name):
     """'The Keras example' means the Keras VAE example: a page that names it links it, or comes after
     a page that does (the API page, where the model's docstring names it too)."""
