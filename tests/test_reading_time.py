@@ -17,7 +17,7 @@ SLACK = 50
 # Issue #28 ("A book a student finishes"): measured after chapters 00-02 moved their side trips to
 # Going further (on this branch's start they were 2,324, 1,646 and 1,536 words).
 WORDS = {
-    "notebooks/00_the_elbo": 1947,
+    "notebooks/00_the_elbo": 1952,
     "notebooks/01_gaussian_likelihood_to_mse": 1208,
     "notebooks/02_kl_divergence": 1476,
     "notebooks/further_exact_elbo": 803,
