@@ -17,12 +17,12 @@ SLACK = 50
 # Issue #28 ("A book a student finishes"): measured after chapters 00-02 moved their side trips to
 # Going further (on this branch's start they were 2,324, 1,646 and 1,536 words).
 WORDS = {
-    "notebooks/00_the_elbo": 1947,
+    "notebooks/00_the_elbo": 1952,
     "notebooks/01_gaussian_likelihood_to_mse": 1208,
-    "notebooks/02_kl_divergence": 1476,
-    "notebooks/further_exact_elbo": 803,
-    "notebooks/further_reconstruction_losses": 652,
-    "notebooks/further_full_covariance_kl": 242,
+    "notebooks/02_kl_divergence": 1475,
+    "notebooks/further_exact_elbo": 810,
+    "notebooks/further_reconstruction_losses": 668,
+    "notebooks/further_full_covariance_kl": 260,
 }
 MAIN_LINE_TARGET = 9_000  # the issue's target for the whole main line
 
