@@ -160,7 +160,7 @@ def test_binder_pins_the_torch_that_ci_tests():
 def test_progress_is_text_on_kaggle(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 
-    from vae_utils.book import progress_bar
+    from vae_utils.training import progress_bar
 
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     assert type(progress_bar(range(3), disable=True)) is text_tqdm

@@ -1,5 +1,5 @@
 """The settings the chapters share, in one place: quick mode, the training chapters' settings,
-where trained models are kept, and progress bars."""
+and where trained models are kept."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 QUICK_ENV = "VAE_BOOK_QUICK"
-PROGRESS_ENV = "VAE_BOOK_PROGRESS"
 REPOSITORY = "https://github.com/vae-kl-book/vae-kl-book"  # _config.yml says the same (a test checks it)
 
 
@@ -57,23 +56,6 @@ def settings(n_train: int) -> Settings:
         latent_dims=(2, 16) if quick else (2, 4, 8, 16),
         seeds=(0, 1, 2),
     )
-
-
-def progress_bar(iterable, **kwargs):
-    """A tqdm progress bar: a notebook widget where one can render, plain text otherwise.
-
-    Text is used when ``$VAE_BOOK_PROGRESS`` is ``text``, and on Kaggle (``$KAGGLE_KERNEL_RUN_TYPE``
-    is set there), whose widget renderer cannot draw tqdm's bars (Kaggle/docker-python#1443): the
-    training then prints its progress as text instead of failing to show it.
-    """
-    choice = os.environ.get(PROGRESS_ENV, "auto").strip() or "auto"
-    if choice not in ("auto", "text"):
-        raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
-    if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
-        from tqdm.std import tqdm
-    else:
-        from tqdm.auto import tqdm
-    return tqdm(iterable, **kwargs)
 
 
 def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train: int | None = None) -> Path:

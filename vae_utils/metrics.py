@@ -22,11 +22,10 @@ import torch
 from torch import nn
 
 from . import _checks, aggregate
-from .book import progress_bar
 from .latent import decode_latents, encode_means, fitted_draws, straight_path
 from .losses import kl_per_dimension, vae_loss
 from .models import device_of
-from .training import pick_device
+from .training import pick_device, progress_bar
 
 COLLAPSE_NATS = 0.5  # a KL per image below this: the encoder carries (almost) nothing about the image
 AGGREGATE_IMAGES = 2_000  # test images whose codes make each q̄ of the subsets in summarize(), and the pictures

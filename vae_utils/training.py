@@ -8,6 +8,7 @@ per model (:func:`vae_utils.checkpoints.load_or_train_sweep`).
 from __future__ import annotations
 
 import math
+import os
 import random
 
 import numpy as np
@@ -15,9 +16,10 @@ import torch
 from torch import nn
 
 from . import _checks
-from .book import progress_bar
 from .losses import LIKELIHOODS, vae_loss
 from .models import VAE
+
+PROGRESS_ENV = "VAE_BOOK_PROGRESS"
 
 
 class TrainingDiverged(RuntimeError):
@@ -47,6 +49,23 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def progress_bar(iterable, **kwargs):
+    """A tqdm progress bar: a notebook widget where one can render, plain text otherwise.
+
+    Text is used when ``$VAE_BOOK_PROGRESS`` is ``text``, and on Kaggle (``$KAGGLE_KERNEL_RUN_TYPE``
+    is set there), whose widget renderer cannot draw tqdm's bars (Kaggle/docker-python#1443): the
+    training then prints its progress as text instead of failing to show it.
+    """
+    choice = os.environ.get(PROGRESS_ENV, "auto").strip() or "auto"
+    if choice not in ("auto", "text"):
+        raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
+    if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
+        from tqdm.std import tqdm  # imported here: which tqdm is chosen when the bar is made
+    else:
+        from tqdm.auto import tqdm
+    return tqdm(iterable, **kwargs)
 
 
 def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> tuple:
