@@ -287,7 +287,7 @@ def test_threads_saving_the_same_checkpoint_never_collide(tmp_path, tiny_vae):
 
 
 def test_checkpoints_of_different_data_sizes_live_apart():
-    from vae_utils import checkpoint_path
+    from vae_utils.book.settings import checkpoint_path
 
     offline, full = checkpoint_path("with KL", n_train=4000), checkpoint_path("with KL", n_train=60000)
     assert offline != full and offline.name == full.name == "with_kl.pt"

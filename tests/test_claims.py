@@ -1,7 +1,8 @@
 """Chapter 03's claims must hold for other random seeds, not only the committed one."""
 import pytest
 
-from vae_utils import book, set_seed
+from vae_utils import set_seed
+from vae_utils.book import settings as book_settings
 from vae_utils.metrics import (class_frequencies, classifier_accuracy, kl_claims, summarize, sweep_claims,
                                train_digit_classifier)
 from vae_utils.models import VAE
@@ -27,10 +28,10 @@ def classifier(digits):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_chapters_claims_hold_for_three_seeds(digits, classifier, seed, monkeypatch):
-    """The chapter's quick-mode sweep (its betas and epochs, from book.settings) on the offline digits."""
+    """The chapter's quick-mode sweep (its betas and epochs, from chapter_settings) on the offline digits."""
     (x, y), (xt, _) = digits
-    monkeypatch.setenv(book.QUICK_ENV, "1")
-    settings = book.settings(len(x))
+    monkeypatch.setenv(book_settings.QUICK_ENV, "1")
+    settings = book_settings.chapter_settings(len(x))
     models = [sweep_model(x, beta, settings.epochs, seed) for beta in settings.betas]
     sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
              for beta, m in zip(settings.betas, models)}
@@ -60,10 +61,10 @@ def test_the_chapters_claims_hold_on_full_mnist_for_three_seeds(seed, monkeypatc
     Needs full MNIST in $VAE_BOOK_DATA; about eleven minutes a seed on 2 cores."""
     from vae_utils import data
 
-    monkeypatch.setenv(book.QUICK_ENV, "0")
+    monkeypatch.setenv(book_settings.QUICK_ENV, "0")
     (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")
     assert len(x) == 60_000, "this test needs full MNIST (set VAE_BOOK_DATA)"
-    settings = book.settings(len(x))
+    settings = book_settings.chapter_settings(len(x))
     models = [sweep_model(x, beta, settings.epochs, seed) for beta in settings.betas]
     classifier = train_digit_classifier(x, y, epochs=settings.classifier_epochs, seed=seed)
     sweep = {beta: summarize(m, xt, classifier, seed=seed, class_frequencies=class_frequencies(y))
@@ -81,16 +82,16 @@ def test_the_latent_dimension_studys_claims_hold_on_full_mnist_for_three_seeds(m
 
     from vae_utils import checkpoints, data, metrics
 
-    monkeypatch.setenv(book.QUICK_ENV, "0")
+    monkeypatch.setenv(book_settings.QUICK_ENV, "0")
     (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")
     assert len(x) == 60_000, "this test needs full MNIST (set VAE_BOOK_DATA)"
-    settings = book.settings(len(x))
+    settings = book_settings.chapter_settings(len(x))
     root = Path(__file__).resolve().parents[1] / "notebooks" / "checkpoints"
     classifier = train_digit_classifier(x, y, epochs=settings.classifier_epochs, seed=0)
     summaries = {}
     for seed in settings.seeds:
         for J in settings.latent_dims:
-            paths = {b: book.study_checkpoint_path(J, b, seed, len(x), root=root) for b in (0.0, 1.0)}
+            paths = {b: book_settings.latent_dim_checkpoint_path(J, b, seed, len(x), root=root) for b in (0.0, 1.0)}
             trained = checkpoints.load_or_train_sweep(paths, x, epochs=settings.epochs, seed=seed, latent_dim=J,
                                                       progress=False, use_published=False)
             summaries.update({(J, seed, b): metrics.dimension_summary(c.model, xt, classifier, seed=seed)

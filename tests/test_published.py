@@ -12,7 +12,8 @@ import pytest
 import torch
 import yaml
 
-from vae_utils import book, checkpoints, published, set_seed
+from vae_utils import checkpoints, published, set_seed
+from vae_utils.book import settings
 from vae_utils.models import VAE
 
 EPOCHS = 1
@@ -148,7 +149,7 @@ def test_none_never_downloads_and_the_release_url_is_the_books(monkeypatch):
     assert published.release_url() is None
     monkeypatch.delenv(published.WEIGHTS_ENV)
     config = yaml.safe_load(open(__import__("pathlib").Path(__file__).parents[1] / "_config.yml"))
-    assert book.REPOSITORY == config["repository"]["url"]
+    assert settings.REPOSITORY == config["repository"]["url"]
     assert published.release_url() == f"{config['repository']['url']}/releases/download/v{vae_utils.__version__}/"
     monkeypatch.setenv(published.WEIGHTS_ENV, "ftp://example")
     with pytest.raises(ValueError, match=published.WEIGHTS_ENV):

@@ -8,5 +8,4 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
-from .book import QUICK_ENV, chapter_epochs, checkpoint_path, quick_mode, settings  # noqa: E402,F401
 from .training import pick_device, set_seed  # noqa: E402,F401

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from ._checks import LIMITS
-from .book import REPOSITORY
+from .book.settings import REPOSITORY
 
 WEIGHTS_ENV = "VAE_BOOK_WEIGHTS"
 DEADLINE_S = 60.0  # for one file, whatever the server does

@@ -1,5 +1,6 @@
-"""The settings the chapters share, in one place: quick mode, the training chapters' settings,
-and where trained models are kept."""
+"""The settings the chapters share, in one place: quick mode, the training chapters' settings
+(:func:`chapter_settings`), where trained models are kept (:func:`checkpoint_path`), and the
+book's repository."""
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ def quick_mode() -> bool:
     return value == "1"
 
 
-class Settings(NamedTuple):
-    """What the training chapters train and measure (see :func:`settings`)."""
+class ChapterSettings(NamedTuple):
+    """What the training chapters train and measure (see :func:`chapter_settings`)."""
 
     epochs: int
     betas: tuple[float, ...]
@@ -44,10 +45,10 @@ def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
     return 60 if n_train <= 10_000 else 20
 
 
-def settings(n_train: int) -> Settings:
+def chapter_settings(n_train: int) -> ChapterSettings:
     """The settings of chapters 03 to 05 for ``n_train`` training images: full, or quick mode's."""
     quick = quick_mode()
-    return Settings(
+    return ChapterSettings(
         epochs=chapter_epochs(n_train, quick),
         betas=(0.0, 0.1, 1.0, 8.0) if quick else (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
         importance_samples=(1, 10, 100) if quick else (1, 10, 100, 1000),
@@ -67,8 +68,8 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train:
     return folder / f"{name.lower().replace(' ', '_')}.pt"
 
 
-def study_checkpoint_path(latent_dim: int, beta: float, seed: int, n_train: int,
-                          root: str | os.PathLike = "checkpoints") -> Path:
+def latent_dim_checkpoint_path(latent_dim: int, beta: float, seed: int, n_train: int,
+                               root: str | os.PathLike = "checkpoints") -> Path:
     """Where chapter 05 keeps its model of ``latent_dim`` latent dimensions, ``beta`` and ``seed``: the
     :func:`checkpoint_path` of ``latent J beta B seed S``, except that the 2-dimensional models of
     seed 0 are chapter 03's own (``beta B``), trained with the same settings."""

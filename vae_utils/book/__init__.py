@@ -1,0 +1,8 @@
+"""What delivers the book, apart from its maths: the maintainer's layer of ``vae_utils``.
+
+The chapters' settings (quick mode, epochs, where trained models are kept), trained models on
+disk and the weights a release publishes, and the pages, pictures and widgets of the live and
+the static book. The reader's modules (``vae_utils.data``, ``models``, ``losses``, ``training``,
+``metrics``, ...) never import from here; these modules import from them. The book's API page,
+``book/api.md``, lists both layers.
+"""
