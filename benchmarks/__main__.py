@@ -273,7 +273,7 @@ def _serve_release(trained: Path, release: Path):
     import http.server
     import threading
 
-    from vae_utils import published
+    from vae_utils.book import published
 
     for checkpoint in trained.glob("*.pt"):
         shutil.copy(checkpoint, release)
@@ -342,7 +342,7 @@ def book_and_tests(out_dir: Path) -> dict:
 def slider_latency(updates: int) -> dict:
     from vae_utils import set_seed
     from vae_utils.data import load_mnist
-    from vae_utils.explore import latent_explorer
+    from vae_utils.book.explore import latent_explorer
     from vae_utils.models import VAE
 
     xt, yt = load_mnist("test", source="offline")

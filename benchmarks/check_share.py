@@ -26,10 +26,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vae_utils"
 REFUSALS = {"ValueError", "TypeError"}
 # Functions whose checks are all of files or the environment, none of a caller's arguments.
 FILES_AND_ENVIRONMENT = {
-    "checkpoints": {"_model_from", "load_checkpoint", "_published"},  # a checkpoint file, downloaded or not
+    "book.checkpoints": {"_model_from", "load_checkpoint", "_published"},  # a checkpoint file, downloaded or not
     "book.settings": {"quick_mode"},  # $VAE_BOOK_QUICK
     "training": {"progress_bar"},  # $VAE_BOOK_PROGRESS
-    "published": {"release_url", "write_manifest"},  # $VAE_BOOK_WEIGHTS, a release's folder of checkpoints
+    "book.published": {"release_url", "write_manifest"},  # $VAE_BOOK_WEIGHTS, a release's folder of checkpoints
 }
 NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
             tokenize.ENCODING, tokenize.ENDMARKER}

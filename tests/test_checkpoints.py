@@ -12,8 +12,9 @@ import threading
 import pytest
 import torch
 
-from vae_utils import checkpoints, set_seed
-from vae_utils.checkpoints import FORMAT, load_checkpoint, load_or_train, save_checkpoint, training_config
+from vae_utils import set_seed
+from vae_utils.book import checkpoints
+from vae_utils.book.checkpoints import FORMAT, load_checkpoint, load_or_train, save_checkpoint, training_config
 from vae_utils.models import VAE
 from vae_utils.training import TrainingInterrupted, train_vae
 

@@ -80,7 +80,8 @@ def test_the_latent_dimension_studys_claims_hold_on_full_mnist_for_three_seeds(m
     load_or_train_sweep checks) and are trained otherwise, about 50 minutes on 2 cores."""
     from pathlib import Path
 
-    from vae_utils import checkpoints, data, metrics
+    from vae_utils import data, metrics
+    from vae_utils.book import checkpoints
 
     monkeypatch.setenv(book_settings.QUICK_ENV, "0")
     (x, y), (xt, _) = data.load_mnist("train", source="torchvision"), data.load_mnist("test", source="torchvision")

@@ -9,10 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_utils import dial, set_seed
-from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
+from vae_utils import set_seed
+from vae_utils.book import dial
+from vae_utils.book.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
 from vae_utils._checks import LIMITS
-from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
+from vae_utils.book.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
 from vae_utils.metrics import summarize, train_digit_classifier
 from vae_utils.models import VAE

@@ -30,8 +30,8 @@ import ipywidgets, torch
 assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
 from vae_utils import set_seed
 from vae_utils.data import load_mnist
-from vae_utils.dial import beta_dial, dial_frames
-from vae_utils.explore import latent_explorer, path_explorer
+from vae_utils.book.dial import beta_dial, dial_frames
+from vae_utils.book.explore import latent_explorer, path_explorer
 from vae_utils.metrics import summarize
 from vae_utils.models import VAE
 x, y = load_mnist("test", source="offline")

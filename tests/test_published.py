@@ -12,8 +12,8 @@ import pytest
 import torch
 import yaml
 
-from vae_utils import checkpoints, published, set_seed
-from vae_utils.book import settings
+from vae_utils import set_seed
+from vae_utils.book import checkpoints, published, settings
 from vae_utils.models import VAE
 
 EPOCHS = 1

@@ -3,7 +3,7 @@
 The data stay in memory as one tensor; each epoch draws a seeded permutation and slices
 batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains one VAE at a
 time (:func:`train_vae`, which checks the arguments first); a :math:`\beta` sweep is one ``train_vae``
-per model (:func:`vae_utils.checkpoints.load_or_train_sweep`).
+per model (:func:`vae_utils.book.checkpoints.load_or_train_sweep`).
 """
 from __future__ import annotations
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import _checks, pages, pictures
+from .. import _checks
+from ..latent import encode_means, latent_box, tile_images
+from ..metrics import AGGREGATE_IMAGES
+from . import pages, pictures
 from .explore import check_models
-from .latent import encode_means, latent_box, tile_images
-from .metrics import AGGREGATE_IMAGES
 
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
 DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
@@ -88,7 +89,7 @@ def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarra
     """:func:`vae_utils.plotting.aggregate_density` over :math:`(-3, 3)^2`, drawn off-screen as pixels."""
     from matplotlib.figure import Figure
 
-    from .plotting import aggregate_density
+    from ..plotting import aggregate_density
 
     fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
     ax = aggregate_density(model, images, ax=fig.add_axes((0.17, 0.15, 0.78, 0.78)), box=DENSITY_BOX, title="")

@@ -17,10 +17,12 @@ from typing import NamedTuple
 
 import torch
 
-from . import _checks, published
-from .data import fingerprint
-from .models import VAE
-from .training import pick_device, set_seed, train_vae, training_arguments
+from .. import _checks
+from ..data import fingerprint
+from ..models import VAE
+from ..training import pick_device, set_seed, train_vae, training_arguments
+
+from . import published
 
 FORMAT = "vae_utils.checkpoint.v2"
 
@@ -206,7 +208,7 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
 
     For each :math:`\beta`: the checkpoint at ``paths[beta]`` if it was trained with exactly these
     settings and data; else, with ``use_published``, the book's published weights of that name
-    (:mod:`vae_utils.published`), checked against their SHA-256 sum and these settings, then saved
+    (:mod:`vae_utils.book.published`), checked against their SHA-256 sum and these settings, then saved
     at ``paths[beta]``; else it is trained here. The models left to train are trained one after
     another with :func:`~vae_utils.training.train_vae`, each from ``set_seed(seed)``, and saved when
     all are trained (an interrupted sweep saves nothing). A checkpoint that cannot be read

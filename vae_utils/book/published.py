@@ -21,9 +21,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import __version__
-from ._checks import LIMITS
-from .book.settings import REPOSITORY
+from .. import __version__
+from .._checks import LIMITS
+from .settings import REPOSITORY
 
 WEIGHTS_ENV = "VAE_BOOK_WEIGHTS"
 DEADLINE_S = 60.0  # for one file, whatever the server does
@@ -89,7 +89,7 @@ def fetch(name: str, wanted: dict, dest: str | os.PathLike, deadline: float = DE
 
     Returns ``(True, where it came from)`` once the file's SHA-256 sum matches the manifest's, or
     ``(False, why not)``; nothing is written then. The caller still loads the file with
-    :func:`vae_utils.checkpoints.load_checkpoint`, which checks the weights' own digest."""
+    :func:`vae_utils.book.checkpoints.load_checkpoint`, which checks the weights' own digest."""
     base = release_url()
     if base is None:
         return False, f"published weights not used (${WEIGHTS_ENV}=none)"

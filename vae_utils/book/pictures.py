@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .latent import decode_latents, encode_means, latent_grid, tile_images
+from ..latent import decode_latents, encode_means, latent_grid, tile_images
 
 
 def to_uint8(pixels: torch.Tensor) -> np.ndarray:
@@ -100,7 +100,7 @@ def scatter_background(model, images, labels, box, size_px: int = 260) -> Scatte
     """The encoder means of ``images`` over ``box``, coloured by ``labels``, drawn once."""
     from matplotlib.figure import Figure
 
-    from .plotting import DIGIT_CMAP
+    from ..plotting import DIGIT_CMAP
 
     dpi = 100
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)

@@ -1,7 +1,7 @@
 """Sliders over a 2-D latent space: live ipywidgets for a kernel, a precomputed page for the static book.
 
-Both views decode through :func:`vae_utils.pictures.decode_uint8` and draw the same scatter
-(:func:`vae_utils.pictures.scatter_background`), so the live and the static explorer show the
+Both views decode through :func:`vae_utils.book.pictures.decode_uint8` and draw the same scatter
+(:func:`vae_utils.book.pictures.scatter_background`), so the live and the static explorer show the
 same maths. The explorers are doors where a reader's models, data and choices enter: they
 check them (:func:`check_models`, :func:`check_data`), and the pictures behind them trust that.
 """
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from . import _checks, pages, pictures
-from .latent import encode_means, latent_box
-from .models import VAE
+from .. import _checks
+from ..latent import encode_means, latent_box
+from ..models import VAE
+from . import pages, pictures
 
 PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 DEFAULT_GRID = 33
