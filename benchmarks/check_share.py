@@ -29,7 +29,7 @@ FILES_AND_ENVIRONMENT = {
     "book.checkpoints": {"_model_from", "load_checkpoint", "_published"},  # a checkpoint file, downloaded or not
     "book.settings": {"quick_mode"},  # $VAE_BOOK_QUICK
     "training": {"progress_bar"},  # $VAE_BOOK_PROGRESS
-    "book.published": {"release_url", "write_manifest"},  # $VAE_BOOK_WEIGHTS, a release's folder of checkpoints
+    "book.published": {"release_url"},  # $VAE_BOOK_WEIGHTS
 }
 NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
             tokenize.ENCODING, tokenize.ENDMARKER}

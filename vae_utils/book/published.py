@@ -8,7 +8,7 @@ checkpoint is expected; any failure is reported in one line and the caller train
 
 ``$VAE_BOOK_WEIGHTS`` changes where weights come from: ``none`` never downloads (the release
 build, which must train what it publishes), a URL is used instead of the release (the tests
-serve a folder on 127.0.0.1).
+serve a folder on 127.0.0.1). A release writes its manifest with ``.ci/release_manifest.py``.
 """
 from __future__ import annotations
 
@@ -114,20 +114,3 @@ def fetch(name: str, wanted: dict, dest: str | os.PathLike, deadline: float = DE
     os.replace(tmp, dest)
     return True, f"the {manifest.get('version', 'published')} release" if base.startswith(REPOSITORY) else base
 
-
-def write_manifest(folder: str | os.PathLike, version: str = __version__) -> Path:
-    """Write ``manifest.json`` for the checkpoints (``*.pt``) in ``folder``: each file's SHA-256 sum
-    and training configuration, as :func:`fetch` checks them. Used by ``make release-assets``."""
-    from .checkpoints import load_checkpoint
-
-    folder = Path(folder)
-    files = {}
-    for path in sorted(folder.glob("*.pt")):
-        checkpoint = load_checkpoint(path)
-        files[path.name] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "config": checkpoint.config,
-                            "model": checkpoint.model.config, "bytes": path.stat().st_size}
-    if not files:
-        raise ValueError(f"folder: {folder} holds no checkpoint (*.pt)")
-    out = folder / MANIFEST
-    out.write_text(json.dumps({"version": f"v{version}", "files": files}, indent=1, sort_keys=True) + "\n")
-    return out
