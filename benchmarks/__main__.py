@@ -93,7 +93,7 @@ def matmul_peak_gflops(n: int, repeats: int) -> float:
 def throughput(n_images: int, rounds: int) -> dict:
     from benchmarks.recipe import recipe_epoch, recipe_loader
     from vae_utils import set_seed
-    from vae_utils.data import write_torchvision_cache
+    from tests.mnist_files import write_torchvision_cache
     from vae_utils.models import VAE
     from vae_utils.training import train_vae
 

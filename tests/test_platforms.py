@@ -179,7 +179,7 @@ def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, 
     announcement of what the cache is."""
     import torch
 
-    from vae_utils.data import write_torchvision_cache
+    from mnist_files import write_torchvision_cache
 
     (x, y), (xt, yt) = digits
     shifted = torch.cat([x, torch.roll(x, 1, dims=3), torch.roll(x, 1, dims=2)])

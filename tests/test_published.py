@@ -40,7 +40,8 @@ def release(tmp_path_factory, images):
 
     history = train_vae(model, images, epochs=EPOCHS, beta=1.0, seed=0, device="cpu", progress=False)
     checkpoints.save_checkpoint(folder / "beta_1.pt", model, history, config)
-    subprocess.run([sys.executable, str(RELEASE_MANIFEST), str(folder)], check=True, capture_output=True)  # as a release
+    # The manifest, as a release writes it.
+    subprocess.run([sys.executable, str(RELEASE_MANIFEST), str(folder)], check=True, capture_output=True)
     return folder, model
 
 

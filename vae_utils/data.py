@@ -290,22 +290,3 @@ def binarize(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
         raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold!r}")
     return (images > threshold).to(images.dtype)
 
-
-def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
-    """Write ``(images, labels)`` pairs as the uncompressed IDX files that torchvision reads.
-
-    Lets the torchvision code path run on any digits, e.g. the offline set, with no network.
-    ``train`` and ``test`` are ``(images, labels)`` as :func:`load_mnist` returns them.
-    """
-    raw = _raw_folder(Path(root))
-    raw.mkdir(parents=True, exist_ok=True)
-    for prefix, (images, labels) in (("train", train), ("t10k", test)):
-        pixels = (images[:, 0] * 255).round().to(torch.uint8).numpy()
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8).numpy())
-    return raw
-
-
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
