@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import random
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -68,14 +69,25 @@ def progress_bar(iterable, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
-def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> tuple:
+class TrainingArguments(NamedTuple):
+    """The arguments every trainer takes, checked (:func:`training_arguments`)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    progress: bool
+    device: torch.device
+
+
+def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> TrainingArguments:
     """The checks of the arguments every trainer takes (a door: they are the reader's); the images
     are checked here, once. ``lr`` may be at most ``_checks.LIMITS["lr"]``."""
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
     lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True, maximum=_checks.LIMITS["lr"])
-    return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"), lr,
-            _checks.seed(seed, "seed"), _checks.flag(progress, "progress"), pick_device(device))
+    return TrainingArguments(_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"), lr,
+                             _checks.seed(seed, "seed"), _checks.flag(progress, "progress"), pick_device(device))
 
 
 def fit(model: nn.Module, data: torch.Tensor, beta: float, *, epochs: int, batch_size: int, lr: float, seed: int,
@@ -182,13 +194,12 @@ def train_vae(
     if not isinstance(model, VAE):
         raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
-    epochs, batch_size, lr, seed, progress, dev = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
-                                                                     progress, device)
-    model.to(dev)
+    args = training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device)
+    model.to(args.device)
     p = next(model.parameters())
     model._inputs_checked = True  # the images were checked above, once
     try:
-        return fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                   likelihood=likelihood, progress=progress)
+        return fit(model, images.to(args.device, p.dtype), beta, epochs=args.epochs, batch_size=args.batch_size,
+                   lr=args.lr, seed=args.seed, likelihood=likelihood, progress=args.progress)
     finally:
         model._inputs_checked = False

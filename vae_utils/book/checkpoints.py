@@ -186,14 +186,13 @@ def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int
     """What a checkpoint must match to stand in for a model trained now: the model's configuration
     (the default ``VAE()``'s if ``model`` is None), every training argument, and the training data
     (their number and a fingerprint of their pixels)."""
-    epochs, batch_size, lr, seed, _, _ = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
-                                                            False, "cpu")
+    args = training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress=False, device="cpu")
     if model is None:
         with torch.device("meta"):  # the default model's configuration, without allocating its weights
             model = VAE()
-    return {"model": model.config, "beta": float(beta), "epochs": epochs, "seed": seed,
-            "lr": lr, "batch_size": batch_size, "likelihood": likelihood, "train_images": int(images.shape[0]),
-            "data": fingerprint(images)}
+    return {"model": model.config, "beta": float(beta), "epochs": args.epochs, "seed": args.seed,
+            "lr": args.lr, "batch_size": args.batch_size, "likelihood": likelihood,
+            "train_images": int(images.shape[0]), "data": fingerprint(images)}
 
 
 def _differences(found: dict, wanted: dict) -> str:
