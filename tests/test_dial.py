@@ -9,13 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_utils import set_seed
+from vae_utils import digit_classifier, set_seed
 from vae_utils.book import dial
 from vae_utils.book.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
 from vae_utils._checks import LIMITS
 from vae_utils.book.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
-from vae_utils.metrics import summarize, train_digit_classifier
+from vae_utils.metrics import summarize
 from vae_utils.models import VAE
 
 BETAS = [0.0, 1.0, 4.0]
@@ -32,7 +32,7 @@ def sweep(digits):
     for k, beta in enumerate(BETAS):
         set_seed(k)
         models[beta] = VAE(hidden=(64, 32)).eval()
-    classifier = train_digit_classifier(x[:500], y[:500], epochs=1)
+    classifier = digit_classifier.train(x[:500], y[:500], epochs=1)
     summaries = {b: summarize(m, xt[:200], classifier, seed=0) for b, m in models.items()}
     frames = dial_frames(models, xt[:200], yt[:200], summaries, grid=6, n_strip=5, seed=3)
     return models, summaries, frames, (xt[:200], yt[:200])

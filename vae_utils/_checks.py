@@ -3,7 +3,7 @@
 The doors are :func:`vae_utils.data.load_mnist`, the model (``VAE(...)``, its ``encode``,
 ``decode`` and ``forward``), :func:`~vae_utils.losses.vae_loss`, the trainers
 (:func:`~vae_utils.training.train_vae`, :func:`~vae_utils.book.checkpoints.load_or_train` and
-``load_or_train_sweep``), the explorers, the dial and :func:`~vae_utils.metrics.report_claims`.
+``load_or_train_sweep``), the explorers, the dial and :func:`~vae_utils.claims.report_claims`.
 Every check there raises ``ValueError`` whose message starts with the argument's name and says
 what was expected, so a reader sees at once which call was wrong. Nothing is clipped or guessed.
 The helpers behind the doors trust their callers and let torch report what does not fit.

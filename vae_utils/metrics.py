@@ -1,4 +1,4 @@
-r"""Measures of the two properties the KL term is said to buy, and the chapter's claims.
+r"""Measures of the two properties the KL term is said to buy, and summaries of a model.
 
 * **Completeness**: a code drawn from the prior :math:`\mathcal N(0, I)` decodes to something
   meaningful. Measured three ways: at the decoder's scale, how far the decodes of prior draws are
@@ -11,8 +11,9 @@ r"""Measures of the two properties the KL term is said to buy, and the chapter's
   paths between encoded test digits, as the largest single step's share of the path's
   total pixel change (1 / ``n_steps`` for a perfectly even morph; larger means a jump).
 
-The measures trust their callers: the model checks the images it encodes. The chapters' claims
-enter through :func:`report_claims`, which checks them.
+The measures trust their callers: the model checks the images it encodes. The judge of
+completeness is :mod:`vae_utils.digit_classifier`; the chapters' claims compare these measures
+(:mod:`vae_utils.claims`).
 """
 from __future__ import annotations
 
@@ -21,48 +22,13 @@ import math
 import torch
 from torch import nn
 
-from . import _checks, aggregate
+from . import aggregate, digit_classifier
 from .latent import decode_latents, encode_means, fitted_draws, straight_path
 from .losses import kl_per_dimension, vae_loss
 from .models import device_of
-from .training import pick_device, progress_bar
 
 COLLAPSE_NATS = 0.5  # a KL per image below this: the encoder carries (almost) nothing about the image
 AGGREGATE_IMAGES = 2_000  # test images whose codes make each q̄ of the subsets in summarize(), and the pictures
-
-
-def _classify(classifier: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The classifier's logits for ``images`` (cast to its device and dtype), in eval mode."""
-    p = next(classifier.parameters())
-    return classifier.eval()(images.to(device=p.device, dtype=p.dtype))
-
-
-def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 15, seed: int = 0,
-                           device: str | torch.device = "auto", progress: bool = False) -> nn.Module:
-    """A small MLP (784-256-10) that tells digits apart; the judge of completeness. The labels are
-    checked against the images: labels of another set would train on a part of it, silently."""
-    _checks.labels(labels, "labels", images.shape[0])
-    dev = pick_device(device)
-    torch.manual_seed(seed)
-    order = torch.Generator().manual_seed(seed)
-    classifier = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10)).to(dev)
-    optimiser = torch.optim.Adam(classifier.parameters(), lr=1e-3)
-    x, y = images.to(dev, torch.float32), labels.to(dev)
-    for _ in progress_bar(range(epochs), desc="classifier", unit="epoch", disable=not progress):
-        classifier.train()
-        for batch in torch.randperm(len(y), generator=order).to(dev).split(128):
-            loss = nn.functional.cross_entropy(classifier(x[batch]), y[batch])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-    return classifier.eval()
-
-
-@torch.no_grad()
-def classifier_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of ``images`` whose predicted digit is the label."""
-    predicted = _classify(classifier, images).argmax(1).cpu()
-    return float((predicted == labels).float().mean())
 
 
 def class_frequencies(labels: torch.Tensor) -> torch.Tensor:
@@ -83,7 +49,7 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
     """
     f = torch.full((10,), 0.1) if class_frequencies is None else torch.as_tensor(class_frequencies).float()
     z = torch.randn(n_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    probs = torch.softmax(_classify(classifier, decode_latents(model, z)).float(), dim=1).cpu()
+    probs = torch.softmax(digit_classifier.logits(classifier, decode_latents(model, z)).float(), dim=1).cpu()
     h = torch.bincount(probs.argmax(1), minlength=10).float() / n_samples
     return {
         "label_entropy": float(torch.special.entr(h).sum() / math.log(10)),  # entr(p) = -p log p, entr(0) = 0
@@ -91,15 +57,6 @@ def completeness(model, classifier: nn.Module, *, n_samples: int = 4000, seed: i
         "confidence": float(probs.max(1).values.mean()),
         "histogram": h.tolist(),
     }
-
-
-@torch.no_grad()
-def classifier_features(classifier: nn.Sequential, images: torch.Tensor) -> torch.Tensor:
-    """The digit classifier's penultimate layer (every module but the last, in eval mode) for ``images``:
-    ``[N, F]`` in float64. For the book's classifier, the 256 ReLU units before the logits."""
-    p = next(classifier.parameters())
-    out = [classifier.eval()[:-1](x.to(device=p.device, dtype=p.dtype)).flatten(1) for x in images.split(2000)]
-    return torch.cat(out).double().cpu()
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -132,9 +89,9 @@ def prior_frechet_distance(model, classifier: nn.Sequential, images: torch.Tenso
     that the sample sizes set). A prior distance near the reconstructions' says the prior's codes decode
     like the data's; far above it says they do not."""
     z = torch.randn(n_samples, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    real = classifier_features(classifier, images)
-    prior = classifier_features(classifier, decode_latents(model, z))
-    rebuilt = classifier_features(classifier, decode_latents(model, encode_means(model, images)))
+    real = digit_classifier.features(classifier, images)
+    prior = digit_classifier.features(classifier, decode_latents(model, z))
+    rebuilt = digit_classifier.features(classifier, decode_latents(model, encode_means(model, images)))
     # Two random halves: in MNIST's own order the halves come from different writers.
     order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
     half = images.shape[0] // 2
@@ -205,50 +162,6 @@ def summarize(model, test_images: torch.Tensor, classifier: nn.Module, *, seed: 
     }
 
 
-def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
-    """The chapter's claims, from each model's :func:`summarize`. They must hold for any seed, so
-    they compare, rather than quote, numbers."""
-    std_with, std_without = with_kl["latent_std"], without_kl["latent_std"]
-    return {
-        "prior draws land where the codes are more often with KL":
-            with_kl["prior_coverage"] > without_kl["prior_coverage"],
-        "prior samples cover the digit classes more evenly with KL":
-            with_kl["completeness"]["label_entropy"] > without_kl["completeness"]["label_entropy"],
-        "straight latent paths are smoother with KL":
-            with_kl["continuity"] < without_kl["continuity"],
-        "with KL, the latent std of test means is within [0.5, 2]":
-            all(0.5 <= s <= 2.0 for s in std_with),
-        "with KL, the latent std is smaller than without KL":
-            all(a < b for a, b in zip(std_with, std_without)),
-    }
-
-
-def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
-    """The beta sweep's claims, from :func:`summarize` of one model per beta (0 and 1 included).
-
-    Comparisons only, so that they hold for any random seed and data size."""
-    betas = sorted(sweep)
-    largest, smallest_positive = betas[-1], betas[1]
-    entropy = {b: sweep[b]["completeness"]["label_entropy"] for b in betas}
-    positive = [b for b in betas if b > 0]
-    # Paths are measured between encoded test digits: a collapsed encoder maps them all to one
-    # point, and the measure no longer says anything about the latent space.
-    uncollapsed = [b for b in positive if sweep[b]["kl"] >= COLLAPSE_NATS]
-    return {
-        "the label entropy of decoded prior draws rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
-        "the label entropy of decoded prior draws rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
-        "every positive beta below collapse gives smoother paths than beta = 0":
-            all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in uncollapsed),
-        "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest]["kl"] < sweep[1.0]["kl"],
-        "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed":
-            sweep[largest]["kl"] < COLLAPSE_NATS,
-        "the mismatch KL(q̄ || p) is smaller at every positive beta than at beta = 0":
-            all(sweep[b]["mismatch"] < sweep[0.0]["mismatch"] for b in positive),
-        "the information I_q falls from beta = 1 to the largest beta":
-            sweep[largest]["information"] < sweep[1.0]["information"],
-    }
-
-
 ACTIVE_VARIANCE = 0.01  # Burda et al. (2016): a latent unit is active when Var_x(mu_j) exceeds this
 
 
@@ -279,8 +192,8 @@ def fitted_frechet_distance(model, classifier: nn.Sequential, images: torch.Tens
     Decodes still far from the data then come from the shape of the codes: regions inside their
     Gaussian where no image is coded (holes), not from a wrong place or scale."""
     z = fitted_draws(encode_means(model, images), n_samples, seed=seed)
-    real = classifier_features(classifier, images)
-    return frechet_distance(classifier_features(classifier, decode_latents(model, z)), real)
+    real = digit_classifier.features(classifier, images)
+    return frechet_distance(digit_classifier.features(classifier, decode_latents(model, z)), real)
 
 
 def dimension_summary(model, test_images: torch.Tensor, classifier: nn.Sequential, *, seed: int = 0) -> dict:
@@ -306,65 +219,3 @@ def dimension_summary(model, test_images: torch.Tensor, classifier: nn.Sequentia
             **heldout_loss(model, test_images, seed=seed), **latent_usage(model, test_images)}
 
 
-def dimension_claims(summaries: dict[tuple[int, int, float], dict]) -> dict[str, bool]:
-    """The latent-dimension study's claims, from :func:`dimension_summary` of the models with
-    (beta = 1) and without (beta = 0) the KL term, keyed ``(J, seed, beta)``: each must hold for
-    every seed. Comparisons only, so that they can hold on any data size."""
-    dims, seeds = sorted({k[0] for k in summaries}), sorted({k[1] for k in summaries})
-    smallest, largest = dims[0], dims[-1]
-
-    def every(test) -> bool:
-        return all(test(J, seed) for J in dims for seed in seeds)
-
-    def get(J, seed, beta, key):
-        return summaries[J, seed, beta][key]
-
-    return {
-        "at every J, prior draws decode closer to the test digits (Fréchet) with KL than without":
-            every(lambda J, s: get(J, s, 1.0, "frechet_prior") < get(J, s, 0.0, "frechet_prior")),
-        "without KL, prior draws decode farther from the test digits at every larger J than at the smallest":
-            every(lambda J, s: J == smallest or get(J, s, 0.0, "frechet_prior") > get(smallest, s, 0.0, "frechet_prior")),
-        "with KL, prior draws decode closer to the test digits at the largest J than at the smallest":
-            all(get(largest, s, 1.0, "frechet_prior") < get(smallest, s, 1.0, "frechet_prior") for s in seeds),
-        "without KL, fewer test codes lie as near the codes' mean as the median prior draw at the largest J than at "
-        "the smallest":
-            all(get(largest, s, 0.0, "codes_inside") < get(smallest, s, 0.0, "codes_inside") for s in seeds),
-        "without KL, at every J, draws from a Gaussian fitted to the codes decode closer to the test digits than "
-        "prior draws":
-            every(lambda J, s: get(J, s, 0.0, "frechet_fitted") < get(J, s, 0.0, "frechet_prior")),
-        "without KL, test reconstructions are better at the largest J than at the smallest":
-            all(get(largest, s, 0.0, "recon") < get(smallest, s, 0.0, "recon") for s in seeds),
-        "at the largest J, draws from the Gaussian fitted to the codes without KL decode closer to the test digits "
-        "than the prior draws with KL":
-            all(get(largest, s, 0.0, "frechet_fitted") < get(largest, s, 1.0, "frechet_prior") for s in seeds),
-        "with KL at the largest J, some latent units are inactive":
-            all(get(largest, s, 1.0, "active") < largest for s in seeds),
-        "at the largest J, the classifier is less confident on prior decodes without KL than with it":
-            all(get(largest, s, 0.0, "confidence") < get(largest, s, 1.0, "confidence") for s in seeds),
-    }
-
-
-class ClaimFailed(AssertionError):
-    """A claim the book prints as holding does not hold for the model that was just trained."""
-
-
-def report_claims(claims: dict[str, bool], measured: dict) -> None:
-    """Print each claim with ``True``/``False``, then raise :class:`ClaimFailed` if any is false.
-
-    ``measured`` holds the numbers behind the claims; they go into the error, so that a build
-    that fails (e.g. the published book, trained on other data) says what it measured. NumPy
-    and torch booleans are accepted as the Python booleans they print as.
-    """
-    if not isinstance(claims, dict) or not claims:
-        raise ValueError("claims must be a non-empty dict of claim -> bool")
-    plain = {}
-    for claim, holds in claims.items():
-        if type(holds).__name__ not in ("bool", "bool_") and not (isinstance(holds, torch.Tensor) and holds.numel() == 1
-                                                                  and holds.dtype == torch.bool):
-            raise ValueError(f"claims must map each claim to a boolean, got {type(holds).__name__} for {claim!r}")
-        plain[claim] = bool(holds)
-    for claim, holds in plain.items():
-        print(f"{claim}: {holds}")
-    failed = [claim for claim, holds in plain.items() if not holds]
-    if failed:
-        raise ClaimFailed(f"{len(failed)} claim(s) do not hold: {failed}; measured: {measured}")
