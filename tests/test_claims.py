@@ -1,5 +1,7 @@
 """The chapters' claims: computed, not assumed; reported, or a failure; and they must hold for other
 random seeds, not only the committed one."""
+from types import SimpleNamespace as Fields
+
 import pytest
 import torch
 
@@ -41,25 +43,30 @@ def test_the_chapters_claims_hold_for_three_seeds(digits, classifier, seed, monk
     assert all(claims.values()), claims
 
 
+def changed(summary: Fields, **fields) -> Fields:
+    """A copy of a stand-in summary with some fields changed."""
+    return Fields(**{**vars(summary), **fields})
+
+
+# The claims read a summary's fields, nothing else: stand-ins (Fields) hold only those they read.
 def test_claims_are_computed_not_assumed():
-    good = {"latent_std": [1.0, 1.1], "completeness": {"label_entropy": 0.95}, "continuity": 0.04,
-            "prior_coverage": 0.9, "information": 3.0, "mismatch": 0.2}
-    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06,
-           "prior_coverage": 0.1, "information": 7.0, "mismatch": 25.0}
+    good = Fields(latent_std=[1.0, 1.1], completeness=Fields(label_entropy=0.95), continuity=0.04,
+                  prior_coverage=0.9, information=3.0, mismatch=0.2)
+    bad = Fields(latent_std=[3.0, 4.0], completeness=Fields(label_entropy=0.7), continuity=0.06,
+                 prior_coverage=0.1, information=7.0, mismatch=25.0)
     assert all(kl_claims(good, bad).values())
     assert not any(kl_claims(bad, good).values())
-    collapsed = {"completeness": {"label_entropy": 0.2}, "continuity": 0.03, "kl": 0.01, "information": 0.0,
-                 "mismatch": 0.01}
-    sweep = {0.0: {**bad, "kl": 30.0}, 1.0: {**good, "kl": 3.0}, 8.0: collapsed}
+    collapsed = Fields(completeness=Fields(label_entropy=0.2), continuity=0.03, kl=0.01, information=0.0,
+                       mismatch=0.01)
+    sweep = {0.0: changed(bad, kl=30.0), 1.0: changed(good, kl=3.0), 8.0: collapsed}
     assert all(sweep_claims(sweep).values())
-    assert not sweep_claims({**sweep, 8.0: {**collapsed, "kl": 2.0}})[
+    assert not sweep_claims({**sweep, 8.0: changed(collapsed, kl=2.0)})[
         "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed"]
 
 
 def test_claims_need_every_latent_dimension_in_range():
-    good = {"latent_std": [1.0, 2.5], "completeness": {"label_entropy": 0.95}, "continuity": 0.04,
-            "prior_coverage": 0.9}
-    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06, "prior_coverage": 0.1}
+    good = Fields(latent_std=[1.0, 2.5], completeness=Fields(label_entropy=0.95), continuity=0.04, prior_coverage=0.9)
+    bad = Fields(latent_std=[3.0, 4.0], completeness=Fields(label_entropy=0.7), continuity=0.06, prior_coverage=0.1)
     claims = kl_claims(good, bad)
     assert claims["with KL, the latent std of test means is within [0.5, 2]"] is False
     assert claims["with KL, the latent std is smaller than without KL"] is True
@@ -67,8 +74,8 @@ def test_claims_need_every_latent_dimension_in_range():
 
 def test_dimension_claims_are_computed_not_assumed():
     def model(prior, fitted, recon, active, confidence, inside):
-        return {"frechet_prior": prior, "frechet_fitted": fitted, "recon": recon, "active": active,
-                "confidence": confidence, "codes_inside": inside}
+        return Fields(frechet=Fields(prior=prior), frechet_fitted=fitted, recon=recon, active=active,
+                      completeness=Fields(confidence=confidence), codes_inside=inside)
     good = {}
     for seed in (0, 1):
         good[2, seed, 0.0] = model(40.0, 30.0, 15.0, 2, 0.8, 0.3)

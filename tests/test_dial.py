@@ -3,6 +3,7 @@ import base64
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -47,8 +48,8 @@ def test_every_frame_shows_its_own_models_decodes(sweep):
         np.testing.assert_array_equal(grey(frame.grid), quantize_grey(grid_sprite(model, DIAL_PRIOR_BOX, 6), 16))
         strip = tile_images(torch.from_numpy(decode_uint8(model, z)).unsqueeze(1), 5).astype(np.uint8)
         np.testing.assert_array_equal(grey(frame.strip), quantize_grey(strip, 16))
-        assert frame.numbers["kl"] == summaries[frame.beta]["kl"]
-        assert frame.numbers["label_entropy"] == summaries[frame.beta]["completeness"]["label_entropy"]
+        assert frame.numbers["kl"] == summaries[frame.beta].kl
+        assert frame.numbers["label_entropy"] == summaries[frame.beta].completeness.label_entropy
     numbers = [f.numbers for f in frames]
     for k, frame in enumerate(frames):
         assert frame.curves == png_bytes(render_curves(BETAS, numbers, k), smallest=True)
@@ -125,8 +126,8 @@ def test_numbers_show_three_decimals_and_no_negative_zero():
 def test_dial_stops_rendering_at_the_page_budget(monkeypatch, digits, small_vae):
     (_, _), (xt, yt) = digits
     models = {b: small_vae(k).eval() for k, b in enumerate((0.0, 1.0, 2.0))}
-    summary = {"recon": 1.0, "kl": 1.0, "information": 0.5, "mismatch": 0.5, "prior_coverage": 0.9,
-               "completeness": {"label_entropy": 0.9}, "continuity": 0.05}
+    summary = SimpleNamespace(recon=1.0, kl=1.0, information=0.5, mismatch=0.5, prior_coverage=0.9,
+                              completeness=SimpleNamespace(label_entropy=0.9), continuity=0.05)  # the fields it shows
     rendered = []
     real = dial.render_density
     monkeypatch.setattr(dial, "render_density", lambda *a, **k: rendered.append(1) or real(*a, **k))

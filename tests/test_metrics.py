@@ -24,17 +24,17 @@ def always(digit: int) -> nn.Module:
 def test_completeness_of_a_single_class():
     set_seed(0)
     result = completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=500)
-    assert result["histogram"] == [0.0] * 7 + [1.0] + [0.0] * 2
-    assert result["label_entropy"] == 0.0
-    assert result["tv_distance"] == pytest.approx(0.9)
-    assert result["confidence"] == pytest.approx(math.exp(5) / (math.exp(5) + 9))
+    assert result.histogram == [0.0] * 7 + [1.0] + [0.0] * 2
+    assert result.label_entropy == 0.0
+    assert result.tv_distance == pytest.approx(0.9)
+    assert result.confidence == pytest.approx(math.exp(5) / (math.exp(5) + 9))
 
 
 def test_completeness_against_given_class_frequencies():
     set_seed(0)
     freq = torch.zeros(10)
     freq[7] = 1.0
-    assert completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=50, class_frequencies=freq)["tv_distance"] == 0
+    assert completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=50, class_frequencies=freq).tv_distance == 0
 
 
 def test_continuity_of_a_linear_decoder_is_an_even_morph(small_batch):
@@ -79,7 +79,7 @@ def test_float64_is_accepted_by_the_metrics_and_the_figures(train_x, digits, sma
     classifier = digit_classifier.train(images, y[:64], epochs=1)
     assert 0 <= digit_classifier.accuracy(classifier.double(), images, y[:64]) <= 1
     model = small_vae().double().eval()
-    assert metrics.completeness(model, classifier, n_samples=20)["histogram"]
+    assert metrics.completeness(model, classifier, n_samples=20).histogram
     out, _, _ = small_vae().eval()(train_x[:4])  # requires grad
     assert latent.tile_images(out, 2).shape == (56, 56)
     plotting.show_images(out, ncol=2)

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import torch
 
-from .metrics import COLLAPSE_NATS
+from .metrics import COLLAPSE_NATS, DimensionSummary, Summary
 
 
-def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
-    """Chapter 03's claims, from each model's :func:`~vae_utils.metrics.summarize`. They must hold for any seed, so
-    they compare, rather than quote, numbers."""
-    std_with, std_without = with_kl["latent_std"], without_kl["latent_std"]
+def kl_claims(with_kl: Summary, without_kl: Summary) -> dict[str, bool]:
+    """Chapter 03's claims, from each model's :func:`~vae_utils.metrics.summarize`. They must hold
+    for any seed, so they compare, rather than quote, numbers."""
+    std_with, std_without = with_kl.latent_std, without_kl.latent_std
     return {
         "prior draws land where the codes are more often with KL":
-            with_kl["prior_coverage"] > without_kl["prior_coverage"],
+            with_kl.prior_coverage > without_kl.prior_coverage,
         "prior samples cover the digit classes more evenly with KL":
-            with_kl["completeness"]["label_entropy"] > without_kl["completeness"]["label_entropy"],
+            with_kl.completeness.label_entropy > without_kl.completeness.label_entropy,
         "straight latent paths are smoother with KL":
-            with_kl["continuity"] < without_kl["continuity"],
+            with_kl.continuity < without_kl.continuity,
         "with KL, the latent std of test means is within [0.5, 2]":
             all(0.5 <= s <= 2.0 for s in std_with),
         "with KL, the latent std is smaller than without KL":
@@ -31,67 +31,69 @@ def kl_claims(with_kl: dict, without_kl: dict) -> dict[str, bool]:
     }
 
 
-def sweep_claims(sweep: dict[float, dict]) -> dict[str, bool]:
-    """The beta sweep's claims, from :func:`~vae_utils.metrics.summarize` of one model per beta (0 and 1 included).
+def sweep_claims(sweep: dict[float, Summary]) -> dict[str, bool]:
+    """The beta sweep's claims, from :func:`~vae_utils.metrics.summarize` of one model per beta (0
+    and 1 included).
 
     Comparisons only, so that they hold for any random seed and data size."""
     betas = sorted(sweep)
     largest, smallest_positive = betas[-1], betas[1]
-    entropy = {b: sweep[b]["completeness"]["label_entropy"] for b in betas}
+    entropy = {b: sweep[b].completeness.label_entropy for b in betas}
     positive = [b for b in betas if b > 0]
     # Paths are measured between encoded test digits: a collapsed encoder maps them all to one
     # point, and the measure no longer says anything about the latent space.
-    uncollapsed = [b for b in positive if sweep[b]["kl"] >= COLLAPSE_NATS]
+    uncollapsed = [b for b in positive if sweep[b].kl >= COLLAPSE_NATS]
     return {
         "the label entropy of decoded prior draws rises from beta = 0 to the smallest positive beta": entropy[smallest_positive] > entropy[0.0],
         "the label entropy of decoded prior draws rises from beta = 0 to beta = 1": entropy[1.0] > entropy[0.0],
         "every positive beta below collapse gives smoother paths than beta = 0":
-            all(sweep[b]["continuity"] < sweep[0.0]["continuity"] for b in uncollapsed),
-        "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest]["kl"] < sweep[1.0]["kl"],
+            all(sweep[b].continuity < sweep[0.0].continuity for b in uncollapsed),
+        "the KL per image falls as beta grows from 1 to the largest beta": sweep[largest].kl < sweep[1.0].kl,
         "at the largest beta the KL per image is below 0.5 nats: the encoder has collapsed":
-            sweep[largest]["kl"] < COLLAPSE_NATS,
+            sweep[largest].kl < COLLAPSE_NATS,
         "the mismatch KL(q̄ || p) is smaller at every positive beta than at beta = 0":
-            all(sweep[b]["mismatch"] < sweep[0.0]["mismatch"] for b in positive),
+            all(sweep[b].mismatch < sweep[0.0].mismatch for b in positive),
         "the information I_q falls from beta = 1 to the largest beta":
-            sweep[largest]["information"] < sweep[1.0]["information"],
+            sweep[largest].information < sweep[1.0].information,
     }
 
 
-def dimension_claims(summaries: dict[tuple[int, int, float], dict]) -> dict[str, bool]:
-    """The latent-dimension study's claims, from :func:`~vae_utils.metrics.dimension_summary` of the models with
-    (beta = 1) and without (beta = 0) the KL term, keyed ``(J, seed, beta)``: each must hold for
-    every seed. Comparisons only, so that they can hold on any data size."""
+def dimension_claims(summaries: dict[tuple[int, int, float], DimensionSummary]) -> dict[str, bool]:
+    """The latent-dimension study's claims, from :func:`~vae_utils.metrics.dimension_summary` of
+    the models with (beta = 1) and without (beta = 0) the KL term, keyed ``(J, seed, beta)``: each
+    must hold for every seed. Comparisons only, so that they can hold on any data size."""
     dims, seeds = sorted({k[0] for k in summaries}), sorted({k[1] for k in summaries})
     smallest, largest = dims[0], dims[-1]
 
     def every(test) -> bool:
         return all(test(J, seed) for J in dims for seed in seeds)
 
-    def get(J, seed, beta, key):
-        return summaries[J, seed, beta][key]
+    def at(J, seed, beta) -> DimensionSummary:
+        return summaries[J, seed, beta]
 
     return {
         "at every J, prior draws decode closer to the test digits (Fréchet) with KL than without":
-            every(lambda J, s: get(J, s, 1.0, "frechet_prior") < get(J, s, 0.0, "frechet_prior")),
+            every(lambda J, s: at(J, s, 1.0).frechet.prior < at(J, s, 0.0).frechet.prior),
         "without KL, prior draws decode farther from the test digits at every larger J than at the smallest":
-            every(lambda J, s: J == smallest or get(J, s, 0.0, "frechet_prior") > get(smallest, s, 0.0, "frechet_prior")),
+            every(lambda J, s: J == smallest or at(J, s, 0.0).frechet.prior > at(smallest, s, 0.0).frechet.prior),
         "with KL, prior draws decode closer to the test digits at the largest J than at the smallest":
-            all(get(largest, s, 1.0, "frechet_prior") < get(smallest, s, 1.0, "frechet_prior") for s in seeds),
+            all(at(largest, s, 1.0).frechet.prior < at(smallest, s, 1.0).frechet.prior for s in seeds),
         "without KL, fewer test codes lie as near the codes' mean as the median prior draw at the largest J than at "
         "the smallest":
-            all(get(largest, s, 0.0, "codes_inside") < get(smallest, s, 0.0, "codes_inside") for s in seeds),
+            all(at(largest, s, 0.0).codes_inside < at(smallest, s, 0.0).codes_inside for s in seeds),
         "without KL, at every J, draws from a Gaussian fitted to the codes decode closer to the test digits than "
         "prior draws":
-            every(lambda J, s: get(J, s, 0.0, "frechet_fitted") < get(J, s, 0.0, "frechet_prior")),
+            every(lambda J, s: at(J, s, 0.0).frechet_fitted < at(J, s, 0.0).frechet.prior),
         "without KL, test reconstructions are better at the largest J than at the smallest":
-            all(get(largest, s, 0.0, "recon") < get(smallest, s, 0.0, "recon") for s in seeds),
+            all(at(largest, s, 0.0).recon < at(smallest, s, 0.0).recon for s in seeds),
         "at the largest J, draws from the Gaussian fitted to the codes without KL decode closer to the test digits "
         "than the prior draws with KL":
-            all(get(largest, s, 0.0, "frechet_fitted") < get(largest, s, 1.0, "frechet_prior") for s in seeds),
+            all(at(largest, s, 0.0).frechet_fitted < at(largest, s, 1.0).frechet.prior for s in seeds),
         "with KL at the largest J, some latent units are inactive":
-            all(get(largest, s, 1.0, "active") < largest for s in seeds),
+            all(at(largest, s, 1.0).active < largest for s in seeds),
         "at the largest J, the classifier is less confident on prior decodes without KL than with it":
-            all(get(largest, s, 0.0, "confidence") < get(largest, s, 1.0, "confidence") for s in seeds),
+            all(at(largest, s, 0.0).completeness.confidence < at(largest, s, 1.0).completeness.confidence
+                for s in seeds),
     }
 
 

@@ -19,7 +19,7 @@ import torch
 
 from .. import _checks
 from ..latent import encode_means, latent_box, tile_images
-from ..metrics import AGGREGATE_IMAGES
+from ..metrics import AGGREGATE_IMAGES, Summary
 from . import pages, pictures
 from .explore import check_models
 
@@ -54,15 +54,14 @@ class Frame:
 
 
 def _numbers(summaries: dict, beta: float) -> dict:
+    """The numbers of ``NUMBERS`` for one beta, from its :class:`~vae_utils.metrics.Summary`."""
     try:
         summary = summaries[beta]
-        return {"recon": float(summary["recon"]), "kl": float(summary["kl"]),
-                "information": float(summary["information"]), "mismatch": float(summary["mismatch"]),
-                "prior_coverage": float(summary["prior_coverage"]),
-                "label_entropy": float(summary["completeness"]["label_entropy"]),
-                "continuity": float(summary["continuity"])}
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"summaries must map each beta of models to a vae_utils.metrics.summarize() dict; "
+        return {"recon": float(summary.recon), "kl": float(summary.kl), "information": float(summary.information),
+                "mismatch": float(summary.mismatch), "prior_coverage": float(summary.prior_coverage),
+                "label_entropy": float(summary.completeness.label_entropy), "continuity": float(summary.continuity)}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise ValueError(f"summaries must map each beta of models to its vae_utils.metrics.summarize(); "
                          f"beta={beta:g} has none") from None
 
 
@@ -97,8 +96,8 @@ def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarra
     return pictures.figure_rgb(fig)
 
 
-def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch.Tensor, summaries: dict[float, dict],
-                *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
+def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch.Tensor,
+                summaries: dict[float, Summary], *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
     """Render the dial's frames, one per :math:`\\beta` (the keys of ``models``, in increasing order).
 
     ``images``/``labels`` are the test set (for the scatters; the first ``AGGREGATE_IMAGES`` of them
