@@ -1,4 +1,5 @@
 """The project's own wiring: CI, the workflows, Binder and the README agree."""
+import ast
 import json
 import os
 import re
@@ -311,8 +312,6 @@ def test_argument_checks_stay_at_the_door():
     """Under 10 % of vae_utils' code lines check arguments (issue #29): the doors where a reader's
     data or choice enters check it, the helpers behind them trust their callers.
     `python -m benchmarks.check_share` says where the checks are."""
-    import ast
-
     from benchmarks.check_share import FILES_AND_ENVIRONMENT, check_share
 
     result = check_share(ROOT / "vae_utils")
@@ -345,3 +344,79 @@ def f(x, n):
 '''
     assert sorted(code_lines(source)) == [2, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     assert sorted(check_lines(source)) == [8, 9, 10, 11]  # the guard and the call; not an if that goes on
+
+
+PACKAGE = ROOT / "vae_utils"
+# The only imports made inside functions: each defers a module that is heavy to import or an optional
+# extra (matplotlib, and plotting, which imports matplotlib.pyplot; torchvision; ipywidgets; mlxtend), or
+# chooses at call time which tqdm draws the progress bar.
+DEFERRED = {"matplotlib", "torchvision", "ipywidgets", "mlxtend", "tqdm", "vae_utils.plotting"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """The absolute names an import statement in ``module`` imports: the module itself where a name is one."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    source = node.module
+    if node.level:
+        parts = module.split(".")
+        source = ".".join(parts[:len(parts) - node.level + is_package] + ([node.module] if node.module else []))
+    return [f"{source}.{a.name}" if _is_module(f"{source}.{a.name}") else source for a in node.names]
+
+
+def _imports_of(path: Path) -> tuple[set[str], list[tuple[int, str]]]:
+    """A module's imports at module level, and those inside its functions, as (line, name)."""
+    module, tree, is_package = _module_name(path), ast.parse(path.read_text()), path.name == "__init__.py"
+    inner = [(n.lineno, name) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom)) for name in _imported(n, module, is_package)]
+    lines = {line for line, _ in inner}
+    top = {name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno not in lines
+           for name in _imported(n, module, is_package)}
+    return top, inner
+
+
+def test_the_package_has_no_import_cycle_and_the_readers_layer_never_imports_the_books():
+    """vae_utils.<module> is the reader's layer, vae_utils.book the maintainer's (book/api.md): every module
+    imports; the graph of module-level imports inside vae_utils has no cycle; no reader's module imports
+    vae_utils.book, at any level; and an import inside a function only defers a heavy or optional module,
+    with a comment that says so."""
+    import importlib
+
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        importlib.import_module(module)
+        top, inner = _imports_of(path)
+        graph[module] = {name for name in top if name.split(".")[0] == "vae_utils"}
+        if not module.startswith("vae_utils.book"):
+            into_book = sorted(n for n in top | {name for _, name in inner} if n.startswith("vae_utils.book"))
+            assert not into_book, f"{module}, of the reader's layer, imports the book's: {into_book}"
+        lines = path.read_text().splitlines()
+        for line, name in inner:
+            assert name in DEFERRED or name.split(".")[0] in DEFERRED, f"{module}:{line} imports {name} in a function"
+            assert "#" in lines[line - 1] or lines[line - 2].strip().startswith("#"), \
+                f"{module}:{line}: say in a comment why {name} is imported inside the function"
+    state = {}
+
+    def visit(module, trail):
+        state[module] = "open"
+        for name in sorted(graph[module]):
+            assert state.get(name) != "open", f"import cycle: {' -> '.join(trail + [module, name])}"
+            if name not in state:
+                visit(name, trail + [module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+

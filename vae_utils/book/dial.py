@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from IPython.display import HTML
 
 from .. import _checks
 from ..latent import encode_means, latent_box, tile_images
@@ -67,7 +68,7 @@ def _numbers(summaries: dict, beta: float) -> dict:
 
 def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 300)) -> np.ndarray:
     """Four small plots of the sweep's numbers against :math:`\beta`, two by two, the ``current`` one marked."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
     axes = fig.subplots(2, 2).flat
@@ -86,9 +87,9 @@ def render_curves(betas: list[float], numbers: list[dict], current: int, size=(6
 
 def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarray:
     """:func:`vae_utils.plotting.aggregate_density` over :math:`(-3, 3)^2`, drawn off-screen as pixels."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
-    from ..plotting import aggregate_density
+    from ..plotting import aggregate_density  # deferred: plotting imports matplotlib.pyplot
 
     fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
     ax = aggregate_density(model, images, ax=fig.add_axes((0.17, 0.15, 0.78, 0.78)), box=DENSITY_BOX, title="")
@@ -181,7 +182,7 @@ def beta_dial(frames: list[Frame]):
     ``scatter``, ``density``, ``grid``, ``strip``, ``curves`` (Image widgets) and ``numbers`` (HTML
     widget). Works with ipywidgets 7 and 8.
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     frames = _check_frames(frames)
     labels = [f"{f.beta:g}" for f in frames]
@@ -217,8 +218,6 @@ def beta_dial(frames: list[Frame]):
 def static_beta_dial(frames: list[Frame]):
     """The dial with no kernel: the frames inlined as data URIs, a range input, a scale button and
     a few lines of JavaScript. No request leaves the page. Returns ``IPython.display.HTML``."""
-    from IPython.display import HTML
-
     frames, budget = _check_frames(frames), _checks.LIMITS["page_bytes"]
     uri = pictures.data_uri
     payload = {"labels": [label for _, label in NUMBERS], "start": _start(frames),

@@ -8,6 +8,7 @@ check them (:func:`check_models`, :func:`check_data`), and the pictures behind t
 from __future__ import annotations
 
 import torch
+from IPython.display import HTML
 
 from .. import _checks
 from ..latent import encode_means, latent_box
@@ -76,7 +77,7 @@ def latent_explorer(models: dict[str, VAE], images: torch.Tensor | None = None, 
     ``scatter`` (the widgets) and ``boxes`` (each model's slider ranges). Moving a slider swaps the
     two images' bytes in place; no figure is redrawn.
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     models = check_models(models)
     check_data(images, labels)
@@ -130,7 +131,7 @@ def path_explorer(models: dict[str, VAE], images: torch.Tensor, start: int = 0, 
     Returns an ``ipywidgets.VBox`` with attributes ``start``, ``end``, ``t`` and ``decoded``
     (name -> Image widget).
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     models = check_models(models)
     _checks.images(images, "images")
@@ -202,8 +203,6 @@ def static_explorer(models: dict[str, VAE], grid: int | None = None, images: tor
     grid that fits; an explicit ``grid`` that cannot fit raises at once. The page says which grid
     and levels it uses.
     """
-    from IPython.display import HTML
-
     models = check_models(models)
     check_data(images, labels)
     grid = None if grid is None else _checks.positive_int(grid, "grid", minimum=2)
