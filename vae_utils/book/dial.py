@@ -105,7 +105,7 @@ def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch
     make :math:`\\bar q(z)`, as in :func:`~vae_utils.metrics.summarize`); ``summaries[beta]``
     is :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles
     are PNGs with 16 grey levels, at most ``LIMITS["dial_tiles"]`` (40) of them per axis. The
-    frames must fit one page (``LIMITS["page_bytes"]``, :mod:`vae_utils._checks`): rendering stops
+    frames must fit one page (``LIMITS["page_bytes"]``, ``vae_utils._checks``): rendering stops
     with a ``ValueError`` as soon as they do not.
     """
     if len(check_models(models)) < 2:

@@ -197,7 +197,7 @@ def static_explorer(models: dict[str, VAE], grid: int | None = None, images: tor
     a model toggle, the decoded digit (drawn from one PNG sprite per model) and a marker on a
     small latent scatter. Returns ``IPython.display.HTML``.
 
-    The page must stay within ``LIMITS["page_bytes"]`` (1.5 MB, :mod:`vae_utils._checks`) for *any*
+    The page must stay within ``LIMITS["page_bytes"]`` (1.5 MB, ``vae_utils._checks``) for *any*
     models, so the size is bounded before anything is decoded: with ``grid=None`` the explorer uses
     a 33 x 33 grid with 256 grey levels if that always fits, else 16 grey levels, else the largest
     grid that fits; an explicit ``grid`` that cannot fit raises at once. The page says which grid
