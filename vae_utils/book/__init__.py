@@ -2,7 +2,6 @@
 
 The chapters' settings (quick mode, epochs, where trained models are kept), trained models on
 disk and the weights a release publishes, and the pages, pictures and widgets of the live and
-the static book. The reader's modules (``vae_utils.data``, ``models``, ``losses``, ``training``,
-``metrics``, ...) never import from here; these modules import from them. The book's API page,
-``book/api.md``, lists both layers.
+the static book. These modules import the reader's layer (the modules of ``vae_utils`` itself);
+the reader's layer never imports them. The book's API page, ``book/api.md``, lists both layers.
 """
