@@ -123,7 +123,7 @@ release-assets: venv
 	rm -rf _build/release && mkdir -p _build/release
 	$(PY) -c "import shutil; shutil.make_archive('_build/release/vae-kl-book-html', 'zip', '_build', 'html')"
 	cp notebooks/checkpoints/full/60000-images/*.pt _build/release/
-	$(PY) -c "from vae_utils import published; print(published.write_manifest('_build/release'))"
+	$(PY) .ci/release_manifest.py _build/release
 	cp _build/pdf/*.pdf _build/release/ 2>/dev/null || echo "no PDFs in _build/pdf: run make pdf pdf-teacher first"
 
 # One set-up cell in every notebook: notebooks/setup_cell.py, written into each first code cell.

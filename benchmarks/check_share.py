@@ -26,9 +26,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vae_utils"
 REFUSALS = {"ValueError", "TypeError"}
 # Functions whose checks are all of files or the environment, none of a caller's arguments.
 FILES_AND_ENVIRONMENT = {
-    "checkpoints": {"_model_from", "load_checkpoint", "_published"},  # a checkpoint file, downloaded or not
-    "book": {"quick_mode", "progress_bar"},  # $VAE_BOOK_QUICK, $VAE_BOOK_PROGRESS
-    "published": {"release_url", "write_manifest"},  # $VAE_BOOK_WEIGHTS, a release's folder of checkpoints
+    "book.checkpoints": {"_model_from", "load_checkpoint", "_published"},  # a checkpoint file, downloaded or not
+    "book.settings": {"quick_mode"},  # $VAE_BOOK_QUICK
+    "training": {"progress_bar"},  # $VAE_BOOK_PROGRESS
+    "book.published": {"release_url"},  # $VAE_BOOK_WEIGHTS
 }
 NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
             tokenize.ENCODING, tokenize.ENDMARKER}
@@ -101,12 +102,13 @@ def check_share(package: Path = PACKAGE) -> dict:
     """Per module and in all: code lines, check lines (``checks``) and, of those, the checks of
     files and the environment (``files``); ``share`` is ``(checks - files) / code``."""
     modules = {}
-    for path in sorted(Path(package).glob("*.py")):
+    for path in sorted(Path(package).rglob("*.py")):  # the subpackage vae_utils.book too
         source = path.read_text(encoding="utf-8")
         code = code_lines(source)
         checks = code if path.name == "_checks.py" else check_lines(source) & code
-        files = checks & _function_lines(source, FILES_AND_ENVIRONMENT.get(path.stem, set()))
-        modules[path.stem] = {"code": len(code), "checks": len(checks), "files": len(files)}
+        name = ".".join(path.relative_to(package).with_suffix("").parts)  # "metrics", "book.settings"
+        files = checks & _function_lines(source, FILES_AND_ENVIRONMENT.get(name, set()))
+        modules[name] = {"code": len(code), "checks": len(checks), "files": len(files)}
     total = {key: sum(m[key] for m in modules.values()) for key in ("code", "checks", "files")}
     return {"modules": modules, **total, "share": (total["checks"] - total["files"]) / total["code"],
             "share_with_files": total["checks"] / total["code"]}
@@ -114,10 +116,10 @@ def check_share(package: Path = PACKAGE) -> dict:
 
 def main(argv: list[str]) -> int:
     result = check_share(Path(argv[0]) if argv else PACKAGE)
-    print(f"{'module':<12} {'checks':>6} {'of files':>8} {'code':>5}")
+    print(f"{'module':<17} {'checks':>6} {'of files':>8} {'code':>5}")
     for name, m in sorted(result["modules"].items(), key=lambda kv: -kv[1]["checks"]):
-        print(f"{name:<12} {m['checks']:>6} {m['files']:>8} {m['code']:>5}  {m['checks'] / max(m['code'], 1):6.1%}")
-    print(f"{'all':<12} {result['checks']:>6} {result['files']:>8} {result['code']:>5}  "
+        print(f"{name:<17} {m['checks']:>6} {m['files']:>8} {m['code']:>5}  {m['checks'] / max(m['code'], 1):6.1%}")
+    print(f"{'all':<17} {result['checks']:>6} {result['files']:>8} {result['code']:>5}  "
           f"{result['share_with_files']:6.1%} (issue #29's rule)")
     arguments = result["checks"] - result["files"]
     print(f"argument checks: {arguments} of {result['code']} code lines, {result['share']:.1%}")

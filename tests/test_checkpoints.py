@@ -12,8 +12,9 @@ import threading
 import pytest
 import torch
 
-from vae_utils import checkpoints, set_seed
-from vae_utils.checkpoints import FORMAT, load_checkpoint, load_or_train, save_checkpoint, training_config
+from vae_utils import set_seed
+from vae_utils.book import checkpoints
+from vae_utils.book.checkpoints import FORMAT, load_checkpoint, load_or_train, save_checkpoint, training_config
 from vae_utils.models import VAE
 from vae_utils.training import TrainingInterrupted, train_vae
 
@@ -287,7 +288,7 @@ def test_threads_saving_the_same_checkpoint_never_collide(tmp_path, tiny_vae):
 
 
 def test_checkpoints_of_different_data_sizes_live_apart():
-    from vae_utils import checkpoint_path
+    from vae_utils.book.settings import checkpoint_path
 
     offline, full = checkpoint_path("with KL", n_train=4000), checkpoint_path("with KL", n_train=60000)
     assert offline != full and offline.name == full.name == "with_kl.pt"

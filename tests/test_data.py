@@ -8,8 +8,9 @@ import pytest
 import torch
 import torchvision
 
+from mnist_files import write_torchvision_cache
 from vae_utils import data
-from vae_utils.data import load_mnist, write_torchvision_cache
+from vae_utils.data import load_mnist
 
 
 def test_offline_split_is_real_balanced_and_disjoint(digits):

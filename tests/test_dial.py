@@ -3,18 +3,20 @@ import base64
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from vae_utils import dial, set_seed
-from vae_utils.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
+from vae_utils import digit_classifier, set_seed
+from vae_utils.book import dial
+from vae_utils.book.dial import DIAL_PRIOR_BOX, beta_dial, dial_frames, render_curves, static_beta_dial
 from vae_utils._checks import LIMITS
-from vae_utils.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
+from vae_utils.book.pictures import decode_uint8, grid_sprite, png_bytes, quantize_grey
 from vae_utils.latent import tile_images
-from vae_utils.metrics import summarize, train_digit_classifier
+from vae_utils.metrics import summarize
 from vae_utils.models import VAE
 
 BETAS = [0.0, 1.0, 4.0]
@@ -31,7 +33,7 @@ def sweep(digits):
     for k, beta in enumerate(BETAS):
         set_seed(k)
         models[beta] = VAE(hidden=(64, 32)).eval()
-    classifier = train_digit_classifier(x[:500], y[:500], epochs=1)
+    classifier = digit_classifier.train(x[:500], y[:500], epochs=1)
     summaries = {b: summarize(m, xt[:200], classifier, seed=0) for b, m in models.items()}
     frames = dial_frames(models, xt[:200], yt[:200], summaries, grid=6, n_strip=5, seed=3)
     return models, summaries, frames, (xt[:200], yt[:200])
@@ -46,8 +48,8 @@ def test_every_frame_shows_its_own_models_decodes(sweep):
         np.testing.assert_array_equal(grey(frame.grid), quantize_grey(grid_sprite(model, DIAL_PRIOR_BOX, 6), 16))
         strip = tile_images(torch.from_numpy(decode_uint8(model, z)).unsqueeze(1), 5).astype(np.uint8)
         np.testing.assert_array_equal(grey(frame.strip), quantize_grey(strip, 16))
-        assert frame.numbers["kl"] == summaries[frame.beta]["kl"]
-        assert frame.numbers["label_entropy"] == summaries[frame.beta]["completeness"]["label_entropy"]
+        assert frame.numbers["kl"] == summaries[frame.beta].kl
+        assert frame.numbers["label_entropy"] == summaries[frame.beta].completeness.label_entropy
     numbers = [f.numbers for f in frames]
     for k, frame in enumerate(frames):
         assert frame.curves == png_bytes(render_curves(BETAS, numbers, k), smallest=True)
@@ -124,8 +126,8 @@ def test_numbers_show_three_decimals_and_no_negative_zero():
 def test_dial_stops_rendering_at_the_page_budget(monkeypatch, digits, small_vae):
     (_, _), (xt, yt) = digits
     models = {b: small_vae(k).eval() for k, b in enumerate((0.0, 1.0, 2.0))}
-    summary = {"recon": 1.0, "kl": 1.0, "information": 0.5, "mismatch": 0.5, "prior_coverage": 0.9,
-               "completeness": {"label_entropy": 0.9}, "continuity": 0.05}
+    summary = SimpleNamespace(recon=1.0, kl=1.0, information=0.5, mismatch=0.5, prior_coverage=0.9,
+                              completeness=SimpleNamespace(label_entropy=0.9), continuity=0.05)  # the fields it shows
     rendered = []
     real = dial.render_density
     monkeypatch.setattr(dial, "render_density", lambda *a, **k: rendered.append(1) or real(*a, **k))

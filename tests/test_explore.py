@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_utils import pictures, set_seed
+from vae_utils import set_seed
 from vae_utils._checks import LIMITS
-from vae_utils.explore import latent_explorer, path_explorer, static_explorer
-from vae_utils.pictures import decode_uint8
-from vae_utils.pictures import enlarge as _enlarge
+from vae_utils.book import pictures
+from vae_utils.book.explore import latent_explorer, path_explorer, static_explorer
+from vae_utils.book.pictures import decode_uint8
+from vae_utils.book.pictures import enlarge as _enlarge
 from vae_utils.latent import latent_grid
 from vae_utils.models import VAE
 
@@ -176,7 +177,7 @@ def noisy_models():
 
 
 def test_explorer_size_is_decided_before_any_decoding(noisy_models, monkeypatch):
-    from vae_utils import explore
+    from vae_utils.book import explore
 
     calls = []
     real = pictures.grid_sprite
@@ -207,7 +208,7 @@ def test_static_explorer_page_survives_hostile_names(small_vae):
 
 
 def test_static_explorer_keeps_the_order_of_number_like_names(small_vae):
-    from vae_utils.explore import PRIOR_BOX
+    from vae_utils.book.explore import PRIOR_BOX
 
     a, b = small_vae(0).eval(), small_vae(1).eval()
     page = static_explorer({"4": a, "1": b}, grid=3).data

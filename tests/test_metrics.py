@@ -8,8 +8,7 @@ from torch import nn
 from vae_utils import set_seed
 from vae_utils.losses import vae_loss
 from vae_utils.latent import fitted_draws
-from vae_utils.metrics import (ACTIVE_VARIANCE, completeness, continuity, dimension_claims, heldout_loss, kl_claims,
-                               latent_usage)
+from vae_utils.metrics import ACTIVE_VARIANCE, completeness, continuity, heldout_loss, latent_usage
 from vae_utils.models import VAE
 
 
@@ -25,17 +24,17 @@ def always(digit: int) -> nn.Module:
 def test_completeness_of_a_single_class():
     set_seed(0)
     result = completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=500)
-    assert result["histogram"] == [0.0] * 7 + [1.0] + [0.0] * 2
-    assert result["label_entropy"] == 0.0
-    assert result["tv_distance"] == pytest.approx(0.9)
-    assert result["confidence"] == pytest.approx(math.exp(5) / (math.exp(5) + 9))
+    assert result.histogram == [0.0] * 7 + [1.0] + [0.0] * 2
+    assert result.label_entropy == 0.0
+    assert result.tv_distance == pytest.approx(0.9)
+    assert result.confidence == pytest.approx(math.exp(5) / (math.exp(5) + 9))
 
 
 def test_completeness_against_given_class_frequencies():
     set_seed(0)
     freq = torch.zeros(10)
     freq[7] = 1.0
-    assert completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=50, class_frequencies=freq)["tv_distance"] == 0
+    assert completeness(VAE(hidden=(16, 8)).eval(), always(7), n_samples=50, class_frequencies=freq).tv_distance == 0
 
 
 def test_continuity_of_a_linear_decoder_is_an_even_morph(small_batch):
@@ -64,15 +63,6 @@ def test_heldout_loss_is_the_seeded_vae_loss(small_batch):
     assert result["neg_elbo"] == pytest.approx(total.item(), rel=1e-5)
 
 
-def test_claims_need_every_latent_dimension_in_range():
-    good = {"latent_std": [1.0, 2.5], "completeness": {"label_entropy": 0.95}, "continuity": 0.04,
-            "prior_coverage": 0.9}
-    bad = {"latent_std": [3.0, 4.0], "completeness": {"label_entropy": 0.7}, "continuity": 0.06, "prior_coverage": 0.1}
-    claims = kl_claims(good, bad)
-    assert claims["with KL, the latent std of test means is within [0.5, 2]"] is False
-    assert claims["with KL, the latent std is smaller than without KL"] is True
-
-
 def test_class_frequencies_are_the_datas_own():
     from vae_utils.metrics import class_frequencies
 
@@ -81,61 +71,18 @@ def test_class_frequencies_are_the_datas_own():
     assert f.tolist() == pytest.approx([0.1, 0.3, 0.1, 0, 0, 0.1, 0, 0, 0, 0.4])
 
 
-def test_report_claims_prints_and_fails_on_a_false_claim(capsys):
-    from vae_utils.metrics import ClaimFailed, report_claims
-
-    report_claims({"a holds": True}, measured={"x": 1.0})
-    assert capsys.readouterr().out == "a holds: True\n"
-    with pytest.raises(ClaimFailed, match=r"b fails.*measured: \{'x': 2\.5\}"):
-        report_claims({"a holds": True, "b fails": False}, measured={"x": 2.5})
-    assert "b fails: False" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("claims", [None, {}, ["a holds"], {"a holds": 1}, {"a holds": 0.7}, {"a holds": "True"},
-                                    {"a holds": torch.tensor([True, False])}, {"a holds": None}])
-def test_report_claims_refuses_what_is_not_a_claim_and_its_boolean(claims, capsys):
-    """A claim that is not a boolean would print and pass as true (bool(0.7) is True): refused, and
-    nothing is printed."""
-    from vae_utils.metrics import report_claims
-
-    with pytest.raises(ValueError, match="^claims"):
-        report_claims(claims, measured={})
-    assert capsys.readouterr().out == ""
-
-
-def test_report_claims_takes_numpy_and_torch_booleans(capsys):
-    import numpy as np
-
-    from vae_utils import metrics
-
-    metrics.report_claims({"numpy says": np.bool_(True), "torch says": torch.tensor(True)}, measured={})
-    assert capsys.readouterr().out == "numpy says: True\ntorch says: True\n"  # they print as True: they are
-
-
 def test_float64_is_accepted_by_the_metrics_and_the_figures(train_x, digits, small_vae):
-    from vae_utils import latent, metrics, plotting
+    from vae_utils import digit_classifier, latent, metrics, plotting
 
     (_, y), _ = digits
     images = train_x[:64].double()
-    classifier = metrics.train_digit_classifier(images, y[:64], epochs=1)
-    assert 0 <= metrics.classifier_accuracy(classifier.double(), images, y[:64]) <= 1
+    classifier = digit_classifier.train(images, y[:64], epochs=1)
+    assert 0 <= digit_classifier.accuracy(classifier.double(), images, y[:64]) <= 1
     model = small_vae().double().eval()
-    assert metrics.completeness(model, classifier, n_samples=20)["histogram"]
+    assert metrics.completeness(model, classifier, n_samples=20).histogram
     out, _, _ = small_vae().eval()(train_x[:4])  # requires grad
     assert latent.tile_images(out, 2).shape == (56, 56)
     plotting.show_images(out, ncol=2)
-
-
-def test_the_judge_refuses_labels_of_another_set(train_x, digits):
-    """The labels must be the images': labels of the test set with training images would train the
-    classifier on a part of them with the wrong labels, silently."""
-    from vae_utils import metrics
-
-    (_, y), (_, y_test) = digits
-    with pytest.raises(ValueError, match=r"^labels .*int64 tensor of shape \[64\]"):
-        metrics.train_digit_classifier(train_x[:64], y_test[:32], epochs=1)
-    with pytest.raises(ValueError, match="^labels"):
-        metrics.train_digit_classifier(train_x[:64], y[:64].float(), epochs=1)
 
 
 def test_latent_usage_splits_the_kl_term_by_dimension_and_counts_active_units(digits):
@@ -163,23 +110,3 @@ def test_fitted_draws_have_the_codes_mean_and_covariance():
     assert torch.allclose(draws.mean(0), means.mean(0), atol=0.03)
     assert torch.allclose(draws.T.cov(), means.T.cov(), rtol=0.03, atol=0.03)
     assert torch.equal(fitted_draws(means, 10, seed=1), fitted_draws(means, 10, seed=1))  # seeded
-
-
-def test_dimension_claims_are_computed_not_assumed():
-    def model(prior, fitted, recon, active, confidence, inside):
-        return {"frechet_prior": prior, "frechet_fitted": fitted, "recon": recon, "active": active,
-                "confidence": confidence, "codes_inside": inside}
-    good = {}
-    for seed in (0, 1):
-        good[2, seed, 0.0] = model(40.0, 30.0, 15.0, 2, 0.8, 0.3)
-        good[2, seed, 1.0] = model(25.0, 26.0, 16.0, 2, 0.8, 0.5)
-        good[16, seed, 0.0] = model(140.0, 6.0, 7.0, 16, 0.5, 0.01)
-        good[16, seed, 1.0] = model(20.0, 21.0, 17.0, 10, 0.7, 0.5)
-    assert all(dimension_claims(good).values())
-    bad = dict(good)
-    bad[16, 1, 1.0] = model(150.0, 31.0, 17.0, 16, 0.4, 0.5)  # one seed of one model breaks four claims
-    broken = [claim for claim, holds in dimension_claims(bad).items() if not holds]
-    assert len(broken) == 4, broken
-    assert not dimension_claims({**good, (16, 0, 0.0): model(140.0, 6.0, 7.0, 16, 0.5, 0.4)})[
-        "without KL, fewer test codes lie as near the codes' mean as the median prior draw at the largest J than at "
-        "the smallest"]

@@ -87,7 +87,7 @@ def test_the_wheel_metadata_is_complete(dist):
 @pytest.mark.slow
 def test_the_wheel_holds_the_templates_and_the_mit_licence_only(dist):
     names = zipfile.ZipFile(dist["wheel"]).namelist()
-    assert {"vae_utils/templates/explorer.html", "vae_utils/templates/dial.html"} <= set(names)
+    assert {"vae_utils/book/templates/explorer.html", "vae_utils/book/templates/dial.html"} <= set(names)
     assert not any("LICENSE-text" in n for n in names), "the CC BY 4.0 text licence is the book's, not the package's"
     (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
     assert "MIT License" in zipfile.ZipFile(dist["wheel"]).read(licence).decode()
@@ -98,7 +98,7 @@ def test_the_sdist_holds_what_builds_the_wheel(dist):
     if dist["sdist"] is None:
         pytest.skip("the `build` package is missing (requirements-dev.txt): only the wheel was built")
     names = {n.split("/", 1)[1] for n in tarfile.open(dist["sdist"]).getnames() if "/" in n}
-    assert {"pyproject.toml", "README.md", "LICENSE", "vae_utils/__init__.py", "vae_utils/templates/explorer.html"} <= names
+    assert {"pyproject.toml", "README.md", "LICENSE", "vae_utils/__init__.py", "vae_utils/book/templates/explorer.html"} <= names
     assert "LICENSE-text.md" not in names
 
 
@@ -108,9 +108,9 @@ def test_the_wheel_installs_alone_and_declares_what_its_modules_import(dist):
     module from there (third-party packages come from this environment, appended to the path);
     every third-party package those imports load belongs to a declared dependency or one of theirs."""
     wheel, venv = dist["wheel"], dist["tmp"] / "venv"
-    modules = sorted(n[len("vae_utils/"):-3] for n in zipfile.ZipFile(wheel).namelist()
+    modules = sorted(n[len("vae_utils/"):-3].replace("/", ".") for n in zipfile.ZipFile(wheel).namelist()
                      if n.startswith("vae_utils/") and n.endswith(".py") and not n.endswith("__init__.py"))
-    assert {"data", "models", "losses", "training", "elbo", "dial", "explore", "symbolic"} <= set(modules)
+    assert {"data", "models", "losses", "training", "elbo", "book.dial", "book.explore", "symbolic"} <= set(modules)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
     done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet",
@@ -165,7 +165,7 @@ def test_every_third_party_import_of_the_package_and_the_notebooks_is_declared()
     """Also the lazy imports (inside functions) and the notebooks' own: the wheel test above sees
     only what importing the modules loads."""
     imported = set()
-    for path in (ROOT / "vae_utils").glob("*.py"):
+    for path in (ROOT / "vae_utils").rglob("*.py"):
         imported |= _imports(ast.parse(path.read_text()))
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
@@ -206,12 +206,12 @@ def _pythons() -> dict[str, str | None]:
 PARSE_AND_RENDER = r"""
 import ast, importlib, importlib.util, pathlib, sys
 root = pathlib.Path(sys.argv[1]) / "vae_utils"
-for f in sorted(root.glob("*.py")):
+for f in sorted(root.rglob("*.py")):
     compile(ast.parse(f.read_text(), str(f), feature_version=sys.version_info[:2]), str(f), "exec")
 # vae_utils/__init__.py imports torch; pages needs the standard library only: import it alone.
 spec = importlib.util.spec_from_file_location("vae_utils", root / "__init__.py", submodule_search_locations=[str(root)])
 sys.modules["vae_utils"] = importlib.util.module_from_spec(spec)
-pages = importlib.import_module("vae_utils.pages")
+pages = importlib.import_module("vae_utils.book.pages")
 out = pages.render("explorer", {"a": [1]}, grid_max="<b>", grid_note="n")
 assert "&lt;b&gt;" in out and "data-page" in out
 print("%d.%d" % sys.version_info[:2])

@@ -30,8 +30,8 @@ import ipywidgets, torch
 assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
 from vae_utils import set_seed
 from vae_utils.data import load_mnist
-from vae_utils.dial import beta_dial, dial_frames
-from vae_utils.explore import latent_explorer, path_explorer
+from vae_utils.book.dial import beta_dial, dial_frames
+from vae_utils.book.explore import latent_explorer, path_explorer
 from vae_utils.metrics import summarize
 from vae_utils.models import VAE
 x, y = load_mnist("test", source="offline")
@@ -160,7 +160,7 @@ def test_binder_pins_the_torch_that_ci_tests():
 def test_progress_is_text_on_kaggle(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 
-    from vae_utils.book import progress_bar
+    from vae_utils.training import progress_bar
 
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     assert type(progress_bar(range(3), disable=True)) is text_tqdm
@@ -179,7 +179,7 @@ def test_the_full_mnist_branch_is_rehearsed_on_a_cache_of_real_digits(tmp_path, 
     announcement of what the cache is."""
     import torch
 
-    from vae_utils.data import write_torchvision_cache
+    from mnist_files import write_torchvision_cache
 
     (x, y), (xt, yt) = digits
     shifted = torch.cat([x, torch.roll(x, 1, dims=3), torch.roll(x, 1, dims=2)])

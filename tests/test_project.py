@@ -1,4 +1,5 @@
 """The project's own wiring: CI, the workflows, Binder and the README agree."""
+import ast
 import json
 import os
 import re
@@ -274,7 +275,9 @@ def test_licences_are_stated_everywhere():
     assert (ROOT / config["logo"]).is_file() and (ROOT / config["html"]["favicon"]).is_file()
 
 
-MODULES = sorted(p.stem for p in (ROOT / "vae_utils").glob("*.py") if not p.stem.startswith("_"))
+# Every public module, as a dotted name under vae_utils: "metrics", "book.settings".
+MODULES = sorted(".".join(p.relative_to(ROOT / "vae_utils").with_suffix("").parts)
+                 for p in (ROOT / "vae_utils").rglob("*.py") if not p.stem.startswith("_"))
 
 
 def test_the_api_page_is_the_one_list_of_the_modules():
@@ -309,15 +312,13 @@ def test_argument_checks_stay_at_the_door():
     """Under 10 % of vae_utils' code lines check arguments (issue #29): the doors where a reader's
     data or choice enters check it, the helpers behind them trust their callers.
     `python -m benchmarks.check_share` says where the checks are."""
-    import ast
-
     from benchmarks.check_share import FILES_AND_ENVIRONMENT, check_share
 
     result = check_share(ROOT / "vae_utils")
     assert result["share"] < 0.10, (f"{result['checks'] - result['files']} of {result['code']} code lines are "
                                     f"argument checks ({result['share']:.1%}); see python -m benchmarks.check_share")
     for module, names in FILES_AND_ENVIRONMENT.items():  # what is counted apart is there
-        tree = ast.parse((ROOT / "vae_utils" / f"{module}.py").read_text())
+        tree = ast.parse((ROOT / "vae_utils" / f"{module.replace('.', '/')}.py").read_text())
         assert names <= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}, module
 
 
@@ -363,3 +364,127 @@ def test_every_notebook_is_run_by_nbval_strictly_or_laxly_and_the_rehearsal_agre
     rehearse = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rehearse)
     assert set(rehearse.STRICT) == {Path(p).stem for p in strict}
+
+
+PACKAGE = ROOT / "vae_utils"
+# The only imports made inside functions: each defers a module that is heavy to import or an optional
+# extra (matplotlib, and plotting, which imports matplotlib.pyplot; torchvision; ipywidgets; mlxtend), or
+# chooses at call time which tqdm draws the progress bar.
+DEFERRED = {"matplotlib", "torchvision", "ipywidgets", "mlxtend", "tqdm", "vae_utils.plotting"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """The absolute names an import statement in ``module`` imports: the module itself where a name is one."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    source = node.module
+    if node.level:
+        parts = module.split(".")
+        source = ".".join(parts[:len(parts) - node.level + is_package] + ([node.module] if node.module else []))
+    return [f"{source}.{a.name}" if _is_module(f"{source}.{a.name}") else source for a in node.names]
+
+
+def _imports_of(path: Path) -> tuple[set[str], list[tuple[int, str]]]:
+    """A module's imports at module level, and those inside its functions, as (line, name)."""
+    module, tree, is_package = _module_name(path), ast.parse(path.read_text()), path.name == "__init__.py"
+    inner = [(n.lineno, name) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom)) for name in _imported(n, module, is_package)]
+    lines = {line for line, _ in inner}
+    top = {name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno not in lines
+           for name in _imported(n, module, is_package)}
+    return top, inner
+
+
+def test_the_package_has_no_import_cycle_and_the_readers_layer_never_imports_the_books():
+    """vae_utils.<module> is the reader's layer, vae_utils.book the maintainer's (book/api.md): every module
+    imports; the graph of module-level imports inside vae_utils has no cycle; no reader's module imports
+    vae_utils.book, at any level; and an import inside a function only defers a heavy or optional module,
+    with a comment that says so."""
+    import importlib
+
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        importlib.import_module(module)
+        top, inner = _imports_of(path)
+        graph[module] = {name for name in top if name.split(".")[0] == "vae_utils"}
+        if not module.startswith("vae_utils.book"):
+            into_book = sorted(n for n in top | {name for _, name in inner} if n.startswith("vae_utils.book"))
+            assert not into_book, f"{module}, of the reader's layer, imports the book's: {into_book}"
+        lines = path.read_text().splitlines()
+        for line, name in inner:
+            assert name in DEFERRED or name.split(".")[0] in DEFERRED, f"{module}:{line} imports {name} in a function"
+            assert "#" in lines[line - 1] or lines[line - 2].strip().startswith("#"), \
+                f"{module}:{line}: say in a comment why {name} is imported inside the function"
+    state = {}
+
+    def visit(module, trail):
+        state[module] = "open"
+        for name in sorted(graph[module]):
+            assert state.get(name) != "open", f"import cycle: {' -> '.join(trail + [module, name])}"
+            if name not in state:
+                visit(name, trail + [module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+
+
+ROLE = re.compile(r"(?::|\{py:)(func|class|mod|meth|data|attr|exc|obj)(?::|\})`([^`]+)`")
+
+
+def _documented() -> tuple[set[str], list[tuple[str, str, str]]]:
+    """What book/api.md documents (its automodule directives, their members, and the public members
+    with a docstring of a documented class, which autodoc documents too), and the docstrings it renders:
+    (module, class or "", where, docstring)."""
+    import importlib
+    import inspect
+
+    api = (ROOT / "book" / "api.md").read_text()
+    documented, docstrings = set(), []
+    for module, members in re.findall(r"\.\. automodule:: (\S+)\n(?:   :members: (.*)\n)?", api):
+        imported = importlib.import_module(module)
+        documented.add(module)
+        docstrings.append((module, "", module, imported.__doc__ or ""))
+        for name in filter(None, (m.strip() for m in (members or "").split(","))):
+            documented.add(f"{module}.{name}")
+            obj = getattr(imported, name)
+            docstrings.append((module, name if inspect.isclass(obj) else "", f"{module}.{name}", obj.__doc__ or ""))
+            if inspect.isclass(obj):
+                for attribute, value in vars(obj).items():
+                    if not attribute.startswith("_") and getattr(value, "__doc__", None):
+                        documented.add(f"{module}.{name}.{attribute}")
+                        docstrings.append((module, name, f"{module}.{name}.{attribute}", value.__doc__))
+    return documented, docstrings
+
+
+def test_every_cross_reference_of_the_book_points_at_a_documented_helper():
+    """`make book -W -n` fails on a {py:func} role (in the chapters, the book's pages) or a :func: role
+    (in a docstring the API page renders) whose target the API page does not document: a helper that
+    moved or is left out. Resolved as Sphinx does, in the docstring's module and class first."""
+    documented, docstrings = _documented()
+    unresolved = []
+    for module, cls, where, doc in docstrings:
+        for kind, target in ROLE.findall(doc):
+            target = target.lstrip("~.")
+            if not {target, f"{module}.{target}", f"{module}.{cls}.{target}"} & documented:
+                unresolved.append(f"the docstring of {where}: :{kind}:`{target}`")
+    texts = {p.name: p.read_text() for p in sorted((ROOT / "book").glob("*.md"))}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        texts[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for name, text in texts.items():
+        unresolved += [f"{name}: {{py:{kind}}}`{target}`" for kind, target in ROLE.findall(text)
+                       if target.lstrip("~") not in documented]
+    assert not unresolved, "cross-references to nothing book/api.md documents:\n" + "\n".join(unresolved)

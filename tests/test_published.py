@@ -5,17 +5,22 @@ or a clear message, never in a wrong model.
 """
 import functools
 import http.server
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
-from vae_utils import book, checkpoints, published, set_seed
+from vae_utils import set_seed
+from vae_utils.book import checkpoints, published, settings
 from vae_utils.models import VAE
 
 EPOCHS = 1
+RELEASE_MANIFEST = Path(__file__).resolve().parents[1] / ".ci" / "release_manifest.py"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +40,8 @@ def release(tmp_path_factory, images):
 
     history = train_vae(model, images, epochs=EPOCHS, beta=1.0, seed=0, device="cpu", progress=False)
     checkpoints.save_checkpoint(folder / "beta_1.pt", model, history, config)
-    published.write_manifest(folder)
+    # The manifest, as a release writes it.
+    subprocess.run([sys.executable, str(RELEASE_MANIFEST), str(folder)], check=True, capture_output=True)
     return folder, model
 
 
@@ -147,8 +153,8 @@ def test_none_never_downloads_and_the_release_url_is_the_books(monkeypatch):
     monkeypatch.setenv(published.WEIGHTS_ENV, "none")
     assert published.release_url() is None
     monkeypatch.delenv(published.WEIGHTS_ENV)
-    config = yaml.safe_load(open(__import__("pathlib").Path(__file__).parents[1] / "_config.yml"))
-    assert book.REPOSITORY == config["repository"]["url"]
+    config = yaml.safe_load(open(Path(__file__).parents[1] / "_config.yml"))
+    assert settings.REPOSITORY == config["repository"]["url"]
     assert published.release_url() == f"{config['repository']['url']}/releases/download/v{vae_utils.__version__}/"
     monkeypatch.setenv(published.WEIGHTS_ENV, "ftp://example")
     with pytest.raises(ValueError, match=published.WEIGHTS_ENV):

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-import vae_utils
 from vae_utils import data, set_seed
+from vae_utils.book import settings
 from vae_utils.models import VAE
 from vae_utils.training import TrainingDiverged, TrainingInterrupted, _divergence, pick_device, train_vae
 
@@ -246,19 +246,19 @@ def test_an_overflowing_lr_is_a_named_value_error(train_x, small_vae):
 
 @pytest.mark.parametrize("value, expected", [("1", True), ("0", False), ("", False)])
 def test_quick_mode_reads_the_environment(monkeypatch, value, expected):
-    monkeypatch.setenv(vae_utils.QUICK_ENV, value)
-    assert vae_utils.quick_mode() is expected
+    monkeypatch.setenv(settings.QUICK_ENV, value)
+    assert settings.quick_mode() is expected
 
 
 def test_quick_mode_rejects_other_values(monkeypatch):
-    monkeypatch.setenv(vae_utils.QUICK_ENV, "yes")
-    with pytest.raises(ValueError, match=vae_utils.QUICK_ENV):
-        vae_utils.quick_mode()
+    monkeypatch.setenv(settings.QUICK_ENV, "yes")
+    with pytest.raises(ValueError, match=settings.QUICK_ENV):
+        settings.quick_mode()
 
 
 def test_chapter_epochs(monkeypatch):
-    assert vae_utils.chapter_epochs(4000, quick=True) == 20
-    assert vae_utils.chapter_epochs(4000, quick=False) == 60
-    assert vae_utils.chapter_epochs(60000, quick=False) == 20
-    monkeypatch.setenv(vae_utils.QUICK_ENV, "1")
-    assert vae_utils.chapter_epochs(4000) == 20
+    assert settings.chapter_epochs(4000, quick=True) == 20
+    assert settings.chapter_epochs(4000, quick=False) == 60
+    assert settings.chapter_epochs(60000, quick=False) == 20
+    monkeypatch.setenv(settings.QUICK_ENV, "1")
+    assert settings.chapter_epochs(4000) == 20

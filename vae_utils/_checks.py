@@ -2,8 +2,8 @@
 
 The doors are :func:`vae_utils.data.load_mnist`, the model (``VAE(...)``, its ``encode``,
 ``decode`` and ``forward``), :func:`~vae_utils.losses.vae_loss`, the trainers
-(:func:`~vae_utils.training.train_vae`, :func:`~vae_utils.checkpoints.load_or_train` and
-``load_or_train_sweep``), the explorers, the dial and :func:`~vae_utils.metrics.report_claims`.
+(:func:`~vae_utils.training.train_vae`, :func:`~vae_utils.book.checkpoints.load_or_train` and
+``load_or_train_sweep``), the explorers, the dial and :func:`~vae_utils.claims.report_claims`.
 Every check there raises ``ValueError`` whose message starts with the argument's name and says
 what was expected, so a reader sees at once which call was wrong. Nothing is clipped or guessed.
 The helpers behind the doors trust their callers and let torch report what does not fit.
@@ -25,7 +25,7 @@ LIMITS = {
     "page_bytes": 1_500_000,
     # decodes per axis of a dial frame's grid, and in its strip: bounded before anything is decoded
     "dial_tiles": 40,
-    # bytes of one published file downloaded by vae_utils.published (a book checkpoint is about 4.3 MB)
+    # bytes of one published file downloaded by vae_utils.book.published (a book checkpoint is about 4.3 MB)
     "download_bytes": 64 * 2**20,
 }
 

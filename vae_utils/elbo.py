@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from torch.distributions import MultivariateNormal, Normal
 
 from . import _checks
-from .losses import LIKELIHOODS
+from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, reconstruction_loss
+from .models import device_of
 
 CHUNK = 2**24  # numbers in one chunk of samples (128 MB in float64): memory stays bounded whatever K is
 
@@ -153,8 +155,6 @@ class LinearGaussian:
         The densities come from ``torch.distributions``, not from this class's formulas. The samples
         are drawn in chunks, so memory stays bounded whatever ``K``, ``n_estimates`` and ``D`` are.
         """
-        from torch.distributions import MultivariateNormal, Normal
-
         x, m, S = self._x(x), m.double(), _covariance(S, "S")
         q = MultivariateNormal(m, covariance_matrix=S)
         prior = MultivariateNormal(torch.zeros(self.J, dtype=torch.float64),
@@ -185,11 +185,6 @@ def vae_log_likelihood(model, images: torch.Tensor, K: int, *, likelihood: str =
     ELBO; as ``K`` grows the estimates rise towards :math:`\log p_\theta(x)`. Samples are drawn in
     chunks, so memory stays bounded (a few hundred MB) whatever ``K`` is.
     """
-    from torch.distributions import Normal
-
-    from .losses import bernoulli_reconstruction_loss, reconstruction_loss
-    from .models import device_of
-
     model.eval()
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)  # any other value would silently be the Bernoulli's
     g = torch.Generator().manual_seed(seed)

@@ -55,7 +55,7 @@ def latent_grid(x_range, y_range, n: int) -> torch.Tensor:
 def tile_images(images: torch.Tensor, ncol: int) -> np.ndarray:
     """Arrange ``[N, 1, 28, 28]`` images row by row into one 2-D array (missing tiles are 0):
     ``torchvision.utils.make_grid`` without padding. ``uint8`` images (0..255) stay ``uint8``."""
-    from torchvision.utils import make_grid
+    from torchvision.utils import make_grid  # deferred: torchvision (about 1 s) loads only when images are tiled
 
     return make_grid(images.detach().cpu(), nrow=ncol, padding=0)[0].numpy()
 

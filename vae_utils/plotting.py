@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 
+from .aggregate import log_density
 from .latent import decode_latents, encode_means, latent_grid, tile_images
 
 # Paul Tol's "muted" palette (nine colours designed to stay apart for colour-blind readers) and
@@ -82,10 +83,6 @@ def aggregate_density(model, images: torch.Tensor, ax=None, box=((-3.0, 3.0), (-
     86 % of its mass). The dots matter where the encoder's :math:`\sigma` is far below the grid's
     spacing: each :math:`q(z \mid x)` is then a needle that no grid point hits, and only the dots show
     where the mass is."""
-    import numpy as np
-
-    from .aggregate import log_density
-
     _two_d(model)
     with torch.no_grad():
         mu, logvar = model.eval().encode(images.to(next(model.parameters()).device))

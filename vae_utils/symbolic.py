@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sympy as sp
+from IPython.display import Math, display
 
 
 def normal_pdf(x: sp.Expr, mu: sp.Expr, sigma: sp.Expr) -> sp.Expr:
@@ -25,6 +26,4 @@ def closed_form_kl(mu: sp.Expr, sigma: sp.Expr) -> sp.Expr:
 
 def show_equation(lhs: str, rhs) -> None:
     """Display ``lhs = rhs`` as rendered math; ``lhs`` is LaTeX, ``rhs`` a SymPy expression or LaTeX."""
-    from IPython.display import Math, display
-
     display(Math(f"{lhs} = {rhs if isinstance(rhs, str) else sp.latex(rhs)}"))

@@ -3,21 +3,24 @@
 The data stay in memory as one tensor; each epoch draws a seeded permutation and slices
 batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains one VAE at a
 time (:func:`train_vae`, which checks the arguments first); a :math:`\beta` sweep is one ``train_vae``
-per model (:func:`vae_utils.checkpoints.load_or_train_sweep`).
+per model (:func:`vae_utils.book.checkpoints.load_or_train_sweep`).
 """
 from __future__ import annotations
 
 import math
+import os
 import random
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import _checks
-from .book import progress_bar
 from .losses import LIKELIHOODS, vae_loss
 from .models import VAE
+
+PROGRESS_ENV = "VAE_BOOK_PROGRESS"
 
 
 class TrainingDiverged(RuntimeError):
@@ -49,14 +52,42 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> tuple:
+def progress_bar(iterable, **kwargs):
+    """A tqdm progress bar: a notebook widget where one can render, plain text otherwise.
+
+    Text is used when ``$VAE_BOOK_PROGRESS`` is ``text``, and on Kaggle (``$KAGGLE_KERNEL_RUN_TYPE``
+    is set there), whose widget renderer cannot draw tqdm's bars (Kaggle/docker-python#1443): the
+    training then prints its progress as text instead of failing to show it.
+    """
+    choice = os.environ.get(PROGRESS_ENV, "auto").strip() or "auto"
+    if choice not in ("auto", "text"):
+        raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
+    if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
+        from tqdm.std import tqdm  # imported here: which tqdm is chosen when the bar is made, from the environment
+    else:
+        from tqdm.auto import tqdm  # the notebook widget where one can render
+    return tqdm(iterable, **kwargs)
+
+
+class TrainingArguments(NamedTuple):
+    """The arguments every trainer takes, checked (:func:`training_arguments`)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    progress: bool
+    device: torch.device
+
+
+def training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device) -> TrainingArguments:
     """The checks of the arguments every trainer takes (a door: they are the reader's); the images
     are checked here, once. ``lr`` may be at most ``_checks.LIMITS["lr"]``."""
     _checks.images(images, "images")
     _checks.one_of(likelihood, "likelihood", LIKELIHOODS)
     lr = _checks.finite_number(lr, "lr", minimum=0.0, strict=True, maximum=_checks.LIMITS["lr"])
-    return (_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"), lr,
-            _checks.seed(seed, "seed"), _checks.flag(progress, "progress"), pick_device(device))
+    return TrainingArguments(_checks.positive_int(epochs, "epochs"), _checks.positive_int(batch_size, "batch_size"), lr,
+                             _checks.seed(seed, "seed"), _checks.flag(progress, "progress"), pick_device(device))
 
 
 def fit(model: nn.Module, data: torch.Tensor, beta: float, *, epochs: int, batch_size: int, lr: float, seed: int,
@@ -163,13 +194,12 @@ def train_vae(
     if not isinstance(model, VAE):
         raise ValueError(f"model must be a vae_utils.models.VAE, got {type(model).__name__}")
     beta = _checks.finite_number(beta, "beta", minimum=0.0)
-    epochs, batch_size, lr, seed, progress, dev = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
-                                                                     progress, device)
-    model.to(dev)
+    args = training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress, device)
+    model.to(args.device)
     p = next(model.parameters())
     model._inputs_checked = True  # the images were checked above, once
     try:
-        return fit(model, images.to(dev, p.dtype), beta, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                   likelihood=likelihood, progress=progress)
+        return fit(model, images.to(args.device, p.dtype), beta, epochs=args.epochs, batch_size=args.batch_size,
+                   lr=args.lr, seed=args.seed, likelihood=likelihood, progress=args.progress)
     finally:
         model._inputs_checked = False

@@ -17,10 +17,12 @@ from typing import NamedTuple
 
 import torch
 
-from . import _checks, published
-from .data import fingerprint
-from .models import VAE
-from .training import pick_device, set_seed, train_vae, training_arguments
+from .. import _checks
+from ..data import fingerprint
+from ..models import VAE
+from ..training import pick_device, set_seed, train_vae, training_arguments
+
+from . import published
 
 FORMAT = "vae_utils.checkpoint.v2"
 
@@ -184,14 +186,13 @@ def training_config(images: torch.Tensor, *, beta: float, epochs: int, seed: int
     """What a checkpoint must match to stand in for a model trained now: the model's configuration
     (the default ``VAE()``'s if ``model`` is None), every training argument, and the training data
     (their number and a fingerprint of their pixels)."""
-    epochs, batch_size, lr, seed, _, _ = training_arguments(images, epochs, batch_size, lr, seed, likelihood,
-                                                            False, "cpu")
+    args = training_arguments(images, epochs, batch_size, lr, seed, likelihood, progress=False, device="cpu")
     if model is None:
         with torch.device("meta"):  # the default model's configuration, without allocating its weights
             model = VAE()
-    return {"model": model.config, "beta": float(beta), "epochs": epochs, "seed": seed,
-            "lr": lr, "batch_size": batch_size, "likelihood": likelihood, "train_images": int(images.shape[0]),
-            "data": fingerprint(images)}
+    return {"model": model.config, "beta": float(beta), "epochs": args.epochs, "seed": args.seed,
+            "lr": args.lr, "batch_size": args.batch_size, "likelihood": likelihood,
+            "train_images": int(images.shape[0]), "data": fingerprint(images)}
 
 
 def _differences(found: dict, wanted: dict) -> str:
@@ -206,7 +207,7 @@ def load_or_train_sweep(paths: dict, images: torch.Tensor, *, epochs: int, seed:
 
     For each :math:`\beta`: the checkpoint at ``paths[beta]`` if it was trained with exactly these
     settings and data; else, with ``use_published``, the book's published weights of that name
-    (:mod:`vae_utils.published`), checked against their SHA-256 sum and these settings, then saved
+    (:mod:`vae_utils.book.published`), checked against their SHA-256 sum and these settings, then saved
     at ``paths[beta]``; else it is trained here. The models left to train are trained one after
     another with :func:`~vae_utils.training.train_vae`, each from ``set_seed(seed)``, and saved when
     all are trained (an interrupted sweep saves nothing). A checkpoint that cannot be read

@@ -1,6 +1,6 @@
 """Self-contained pages for the static book: an HTML/JavaScript template filled with data.
 
-The templates live in ``vae_utils/templates`` and are filled by :func:`render` in one pass
+The templates live in ``vae_utils/book/templates`` and are filled by :func:`render` in one pass
 (``string.Template``: a value that itself contains ``$name`` is never substituted again). Data
 go into the page as JSON through :func:`script_json`, which escapes everything that could end a
 ``<script>`` element or open a comment in it. A page's elements carry no ``id``: its script
@@ -27,7 +27,7 @@ def render(template: str, data, **values: str) -> str:
     """Fill ``templates/<template>.html``: ``$data`` with :func:`script_json` of ``data``, ``$page``
     with a name for this page's content (its elements carry it as ``data-page``), and every other
     ``$name`` with ``values[name]`` (plain text, no markup)."""
-    source = resources.files("vae_utils").joinpath("templates", f"{template}.html").read_text(encoding="utf-8")
+    source = resources.files("vae_utils.book").joinpath("templates", f"{template}.html").read_text(encoding="utf-8")
     payload = script_json(data)
     page = f"{template}-{hashlib.sha1(payload.encode()).hexdigest()[:12]}"
     escaped = {name: html.escape(str(value)) for name, value in values.items()}

@@ -1,17 +1,19 @@
 """Sliders over a 2-D latent space: live ipywidgets for a kernel, a precomputed page for the static book.
 
-Both views decode through :func:`vae_utils.pictures.decode_uint8` and draw the same scatter
-(:func:`vae_utils.pictures.scatter_background`), so the live and the static explorer show the
+Both views decode through :func:`vae_utils.book.pictures.decode_uint8` and draw the same scatter
+(:func:`vae_utils.book.pictures.scatter_background`), so the live and the static explorer show the
 same maths. The explorers are doors where a reader's models, data and choices enter: they
 check them (:func:`check_models`, :func:`check_data`), and the pictures behind them trust that.
 """
 from __future__ import annotations
 
 import torch
+from IPython.display import HTML
 
-from . import _checks, pages, pictures
-from .latent import encode_means, latent_box
-from .models import VAE
+from .. import _checks
+from ..latent import encode_means, latent_box
+from ..models import VAE
+from . import pages, pictures
 
 PRIOR_BOX = ((-3.0, 3.0), (-3.0, 3.0))
 DEFAULT_GRID = 33
@@ -75,7 +77,7 @@ def latent_explorer(models: dict[str, VAE], images: torch.Tensor | None = None, 
     ``scatter`` (the widgets) and ``boxes`` (each model's slider ranges). Moving a slider swaps the
     two images' bytes in place; no figure is redrawn.
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     models = check_models(models)
     check_data(images, labels)
@@ -129,7 +131,7 @@ def path_explorer(models: dict[str, VAE], images: torch.Tensor, start: int = 0, 
     Returns an ``ipywidgets.VBox`` with attributes ``start``, ``end``, ``t`` and ``decoded``
     (name -> Image widget).
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     models = check_models(models)
     _checks.images(images, "images")
@@ -195,14 +197,12 @@ def static_explorer(models: dict[str, VAE], grid: int | None = None, images: tor
     a model toggle, the decoded digit (drawn from one PNG sprite per model) and a marker on a
     small latent scatter. Returns ``IPython.display.HTML``.
 
-    The page must stay within ``LIMITS["page_bytes"]`` (1.5 MB, :mod:`vae_utils._checks`) for *any*
+    The page must stay within ``LIMITS["page_bytes"]`` (1.5 MB, ``vae_utils._checks``) for *any*
     models, so the size is bounded before anything is decoded: with ``grid=None`` the explorer uses
     a 33 x 33 grid with 256 grey levels if that always fits, else 16 grey levels, else the largest
     grid that fits; an explicit ``grid`` that cannot fit raises at once. The page says which grid
     and levels it uses.
     """
-    from IPython.display import HTML
-
     models = check_models(models)
     check_data(images, labels)
     grid = None if grid is None else _checks.positive_int(grid, "grid", minimum=2)

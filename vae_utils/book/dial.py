@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from IPython.display import HTML
 
-from . import _checks, pages, pictures
+from .. import _checks
+from ..latent import encode_means, latent_box, tile_images
+from ..metrics import AGGREGATE_IMAGES, Summary
+from . import pages, pictures
 from .explore import check_models
-from .latent import encode_means, latent_box, tile_images
-from .metrics import AGGREGATE_IMAGES
 
 DIAL_PRIOR_BOX = ((-2.0, 2.0), (-2.0, 2.0))
 DENSITY_BOX = ((-3.0, 3.0), (-3.0, 3.0))
@@ -53,21 +55,20 @@ class Frame:
 
 
 def _numbers(summaries: dict, beta: float) -> dict:
+    """The numbers of ``NUMBERS`` for one beta, from its :class:`~vae_utils.metrics.Summary`."""
     try:
         summary = summaries[beta]
-        return {"recon": float(summary["recon"]), "kl": float(summary["kl"]),
-                "information": float(summary["information"]), "mismatch": float(summary["mismatch"]),
-                "prior_coverage": float(summary["prior_coverage"]),
-                "label_entropy": float(summary["completeness"]["label_entropy"]),
-                "continuity": float(summary["continuity"])}
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"summaries must map each beta of models to a vae_utils.metrics.summarize() dict; "
+        return {"recon": float(summary.recon), "kl": float(summary.kl), "information": float(summary.information),
+                "mismatch": float(summary.mismatch), "prior_coverage": float(summary.prior_coverage),
+                "label_entropy": float(summary.completeness.label_entropy), "continuity": float(summary.continuity)}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise ValueError(f"summaries must map each beta of models to its vae_utils.metrics.summarize(); "
                          f"beta={beta:g} has none") from None
 
 
 def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 300)) -> np.ndarray:
     """Four small plots of the sweep's numbers against :math:`\beta`, two by two, the ``current`` one marked."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
     axes = fig.subplots(2, 2).flat
@@ -86,9 +87,9 @@ def render_curves(betas: list[float], numbers: list[dict], current: int, size=(6
 
 def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarray:
     """:func:`vae_utils.plotting.aggregate_density` over :math:`(-3, 3)^2`, drawn off-screen as pixels."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
-    from .plotting import aggregate_density
+    from ..plotting import aggregate_density  # deferred: plotting imports matplotlib.pyplot
 
     fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
     ax = aggregate_density(model, images, ax=fig.add_axes((0.17, 0.15, 0.78, 0.78)), box=DENSITY_BOX, title="")
@@ -96,15 +97,15 @@ def render_density(model, images: torch.Tensor, size_px: int = 220) -> np.ndarra
     return pictures.figure_rgb(fig)
 
 
-def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch.Tensor, summaries: dict[float, dict],
-                *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
+def dial_frames(models: dict[float, object], images: torch.Tensor, labels: torch.Tensor,
+                summaries: dict[float, Summary], *, grid: int = 10, n_strip: int = 10, seed: int = 0) -> list[Frame]:
     """Render the dial's frames, one per :math:`\\beta` (the keys of ``models``, in increasing order).
 
     ``images``/``labels`` are the test set (for the scatters; the first ``AGGREGATE_IMAGES`` of them
     make :math:`\\bar q(z)`, as in :func:`~vae_utils.metrics.summarize`); ``summaries[beta]``
     is :func:`vae_utils.metrics.summarize` of that model (for the numbers). Grid and strip tiles
     are PNGs with 16 grey levels, at most ``LIMITS["dial_tiles"]`` (40) of them per axis. The
-    frames must fit one page (``LIMITS["page_bytes"]``, :mod:`vae_utils._checks`): rendering stops
+    frames must fit one page (``LIMITS["page_bytes"]``, ``vae_utils._checks``): rendering stops
     with a ``ValueError`` as soon as they do not.
     """
     if len(check_models(models)) < 2:
@@ -181,7 +182,7 @@ def beta_dial(frames: list[Frame]):
     ``scatter``, ``density``, ``grid``, ``strip``, ``curves`` (Image widgets) and ``numbers`` (HTML
     widget). Works with ipywidgets 7 and 8.
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # deferred: ipywidgets is an optional extra, needed by the live views only
 
     frames = _check_frames(frames)
     labels = [f"{f.beta:g}" for f in frames]
@@ -217,8 +218,6 @@ def beta_dial(frames: list[Frame]):
 def static_beta_dial(frames: list[Frame]):
     """The dial with no kernel: the frames inlined as data URIs, a range input, a scale button and
     a few lines of JavaScript. No request leaves the page. Returns ``IPython.display.HTML``."""
-    from IPython.display import HTML
-
     frames, budget = _check_frames(frames), _checks.LIMITS["page_bytes"]
     uri = pictures.data_uri
     payload = {"labels": [label for _, label in NUMBERS], "start": _start(frames),

@@ -1,5 +1,6 @@
-"""The settings the chapters share, in one place: quick mode, the training chapters' settings,
-where trained models are kept, and progress bars."""
+"""The settings the chapters share, in one place: quick mode, the training chapters' settings
+(:func:`chapter_settings`), where trained models are kept (:func:`checkpoint_path`), and the
+book's repository."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 QUICK_ENV = "VAE_BOOK_QUICK"
-PROGRESS_ENV = "VAE_BOOK_PROGRESS"
 REPOSITORY = "https://github.com/vae-kl-book/vae-kl-book"  # _config.yml says the same (a test checks it)
 
 
@@ -19,8 +19,8 @@ def quick_mode() -> bool:
     return value == "1"
 
 
-class Settings(NamedTuple):
-    """What the training chapters train and measure (see :func:`settings`)."""
+class ChapterSettings(NamedTuple):
+    """What the training chapters train and measure (see :func:`chapter_settings`)."""
 
     epochs: int
     betas: tuple[float, ...]
@@ -45,10 +45,10 @@ def chapter_epochs(n_train: int, quick: bool | None = None) -> int:
     return 60 if n_train <= 10_000 else 20
 
 
-def settings(n_train: int) -> Settings:
+def chapter_settings(n_train: int) -> ChapterSettings:
     """The settings of chapters 03 to 05 for ``n_train`` training images: full, or quick mode's."""
     quick = quick_mode()
-    return Settings(
+    return ChapterSettings(
         epochs=chapter_epochs(n_train, quick),
         betas=(0.0, 0.1, 1.0, 8.0) if quick else (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
         importance_samples=(1, 10, 100) if quick else (1, 10, 100, 1000),
@@ -57,23 +57,6 @@ def settings(n_train: int) -> Settings:
         latent_dims=(2, 16) if quick else (2, 4, 8, 16),
         seeds=(0, 1, 2),
     )
-
-
-def progress_bar(iterable, **kwargs):
-    """A tqdm progress bar: a notebook widget where one can render, plain text otherwise.
-
-    Text is used when ``$VAE_BOOK_PROGRESS`` is ``text``, and on Kaggle (``$KAGGLE_KERNEL_RUN_TYPE``
-    is set there), whose widget renderer cannot draw tqdm's bars (Kaggle/docker-python#1443): the
-    training then prints its progress as text instead of failing to show it.
-    """
-    choice = os.environ.get(PROGRESS_ENV, "auto").strip() or "auto"
-    if choice not in ("auto", "text"):
-        raise ValueError(f"{PROGRESS_ENV} must be auto or text, got {choice!r}")
-    if choice == "text" or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
-        from tqdm.std import tqdm
-    else:
-        from tqdm.auto import tqdm
-    return tqdm(iterable, **kwargs)
 
 
 def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train: int | None = None) -> Path:
@@ -85,8 +68,8 @@ def checkpoint_path(name: str, root: str | os.PathLike = "checkpoints", n_train:
     return folder / f"{name.lower().replace(' ', '_')}.pt"
 
 
-def study_checkpoint_path(latent_dim: int, beta: float, seed: int, n_train: int,
-                          root: str | os.PathLike = "checkpoints") -> Path:
+def latent_dim_checkpoint_path(latent_dim: int, beta: float, seed: int, n_train: int,
+                               root: str | os.PathLike = "checkpoints") -> Path:
     """Where chapter 05 keeps its model of ``latent_dim`` latent dimensions, ``beta`` and ``seed``: the
     :func:`checkpoint_path` of ``latent J beta B seed S``, except that the 2-dimensional models of
     seed 0 are chapter 03's own (``beta B``), trained with the same settings."""

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .latent import decode_latents, encode_means, latent_grid, tile_images
+from ..latent import decode_latents, encode_means, latent_grid, tile_images
 
 
 def to_uint8(pixels: torch.Tensor) -> np.ndarray:
@@ -46,8 +47,6 @@ def png_bytes(array: np.ndarray, smallest: bool = False, levels: int = 256) -> b
     stores colour pictures as a 64-colour palette. ``levels=16`` stores a grey picture with 16
     grey levels (4 bits a pixel): half the bytes, the values of :func:`quantize_grey`.
     """
-    from PIL import Image
-
     array = _grey_or_rgb(array)
     buffer = io.BytesIO()
     if levels == 256 and array.ndim == 3 and smallest:
@@ -71,6 +70,7 @@ def data_uri(png: bytes) -> str:
 
 def figure_rgb(fig) -> np.ndarray:
     """A matplotlib figure drawn off-screen (whatever the notebook's backend) as ``uint8`` RGB."""
+    # deferred: matplotlib (0.3 s) loads only when a picture is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
@@ -98,9 +98,9 @@ class Scatter:
 
 def scatter_background(model, images, labels, box, size_px: int = 260) -> Scatter:
     """The encoder means of ``images`` over ``box``, coloured by ``labels``, drawn once."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
-    from .plotting import DIGIT_CMAP
+    from ..plotting import DIGIT_CMAP  # deferred: plotting imports matplotlib.pyplot
 
     dpi = 100
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)

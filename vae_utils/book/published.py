@@ -8,7 +8,7 @@ checkpoint is expected; any failure is reported in one line and the caller train
 
 ``$VAE_BOOK_WEIGHTS`` changes where weights come from: ``none`` never downloads (the release
 build, which must train what it publishes), a URL is used instead of the release (the tests
-serve a folder on 127.0.0.1).
+serve a folder on 127.0.0.1). A release writes its manifest with ``.ci/release_manifest.py``.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import __version__
-from ._checks import LIMITS
-from .book import REPOSITORY
+from .. import __version__
+from .._checks import LIMITS
+from .settings import REPOSITORY
 
 WEIGHTS_ENV = "VAE_BOOK_WEIGHTS"
 DEADLINE_S = 60.0  # for one file, whatever the server does
@@ -89,7 +89,7 @@ def fetch(name: str, wanted: dict, dest: str | os.PathLike, deadline: float = DE
 
     Returns ``(True, where it came from)`` once the file's SHA-256 sum matches the manifest's, or
     ``(False, why not)``; nothing is written then. The caller still loads the file with
-    :func:`vae_utils.checkpoints.load_checkpoint`, which checks the weights' own digest."""
+    :func:`vae_utils.book.checkpoints.load_checkpoint`, which checks the weights' own digest."""
     base = release_url()
     if base is None:
         return False, f"published weights not used (${WEIGHTS_ENV}=none)"
@@ -114,20 +114,3 @@ def fetch(name: str, wanted: dict, dest: str | os.PathLike, deadline: float = DE
     os.replace(tmp, dest)
     return True, f"the {manifest.get('version', 'published')} release" if base.startswith(REPOSITORY) else base
 
-
-def write_manifest(folder: str | os.PathLike, version: str = __version__) -> Path:
-    """Write ``manifest.json`` for the checkpoints (``*.pt``) in ``folder``: each file's SHA-256 sum
-    and training configuration, as :func:`fetch` checks them. Used by ``make release-assets``."""
-    from .checkpoints import load_checkpoint
-
-    folder = Path(folder)
-    files = {}
-    for path in sorted(folder.glob("*.pt")):
-        checkpoint = load_checkpoint(path)
-        files[path.name] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "config": checkpoint.config,
-                            "model": checkpoint.model.config, "bytes": path.stat().st_size}
-    if not files:
-        raise ValueError(f"folder: {folder} holds no checkpoint (*.pt)")
-    out = folder / MANIFEST
-    out.write_text(json.dumps({"version": f"v{version}", "files": files}, indent=1, sort_keys=True) + "\n")
-    return out
