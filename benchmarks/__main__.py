@@ -485,7 +485,7 @@ NOTES = [
     "path (a stacked forward pass, and a model axis in the loop), it was removed.",
     "- **The book on full MNIST** is `make book` in a fresh clone with an empty execution cache and "
     "`VAE_BOOK_WEIGHTS=none`, as the release workflow builds it: every model is trained (the nine of "
-    "chapter 03 and its exercise's, the twenty more of chapter 05). A training chapter's run in that build "
+    "chapter 03 and its exercise's, the 22 more of chapter 05). A training chapter's run in that build "
     "is its from-scratch Run-all; it then runs again in a fresh copy of the notebooks with the weights that "
     "build trained, published as a release folder served on 127.0.0.1, as a reader who installed the "
     "book's release gets them (`--published-only DIR` measures only these runs, with the weights this "
