@@ -536,7 +536,7 @@ def main(argv=None) -> int:
         results["full_mnist"] = full_mnist_runs(args.full_mnist)
     elif args.published_only:
         results["full_mnist"] = {**(last or {}), "published": published_runs(args.published_only)}
-    else:
+    elif last:
         results["full_mnist"] = last
     if not smoke and not args.training_only and not args.skip_book:
         with tempfile.TemporaryDirectory() as out_dir:
