@@ -488,3 +488,19 @@ def test_every_cross_reference_of_the_book_points_at_a_documented_helper():
         unresolved += [f"{name}: {{py:{kind}}}`{target}`" for kind, target in ROLE.findall(text)
                        if target.lstrip("~") not in documented]
     assert not unresolved, "cross-references to nothing book/api.md documents:\n" + "\n".join(unresolved)
+
+
+def test_no_docstring_lost_a_backslash_to_a_python_escape():
+    r"""A ``:math:`\beta``` in a docstring that is not a raw string becomes a backspace and "eta":
+    the API page then shows a MathJax error instead of the formula."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import vae_utils
+
+    for info in pkgutil.walk_packages(vae_utils.__path__, "vae_utils."):
+        module = importlib.import_module(info.name)
+        for name, obj in [(info.name, module), *vars(module).items()]:
+            doc = inspect.getdoc(obj) if (obj is module or inspect.isfunction(obj) or inspect.isclass(obj)) else None
+            assert not any(c in (doc or "") for c in "\a\b\f\v"), f"{info.name}: {name}'s docstring holds a control character"

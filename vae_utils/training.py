@@ -1,4 +1,4 @@
-"""The training loop.
+r"""The training loop.
 
 The data stay in memory as one tensor; each epoch draws a seeded permutation and slices
 batches from it: no DataLoader, no per-sample transforms. One loop, :func:`fit`, trains one VAE at a

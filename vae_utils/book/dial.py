@@ -67,7 +67,7 @@ def _numbers(summaries: dict, beta: float) -> dict:
 
 
 def render_curves(betas: list[float], numbers: list[dict], current: int, size=(640, 300)) -> np.ndarray:
-    """Four small plots of the sweep's numbers against :math:`\beta`, two by two, the ``current`` one marked."""
+    r"""Four small plots of the sweep's numbers against :math:`\beta`, two by two, the ``current`` one marked."""
     from matplotlib.figure import Figure  # deferred: matplotlib (0.3 s) loads only when a picture is drawn
 
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
